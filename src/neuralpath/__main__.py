@@ -1,0 +1,3 @@
+from neuralpath.cli import main
+
+raise SystemExit(main())

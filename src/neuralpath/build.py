@@ -1,0 +1,210 @@
+"""The build pipeline, one stage after the other:
+
+load (files -> records) -> parse -> resolve (graph, located errors) -> execute (code in notes)
+-> render (Markdown + math -> HTML) -> layout (templates) -> write (atomic swap, sitemap, feed).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from neuralpath.config import Config, load_config
+from neuralpath.content.loader import load_content
+from neuralpath.content.model import Doc
+from neuralpath.errors import BuildFailed, Report
+from neuralpath.graph import Site, resolve
+from neuralpath.layout.pages import Layout
+from neuralpath.markdown.highlight import pygments_css
+from neuralpath.markdown.katex import Katex, katex_dir
+from neuralpath.markdown.parser import create_markdown, parse_document
+from neuralpath.markdown.render import RenderContext, install_rules, render_tokens
+from neuralpath.write import Staging, atom_feed, check_output_dir, robots, sitemap
+
+STATIC = Path(__file__).parent / "layout" / "static"
+
+
+@dataclass
+class BuildOptions:
+    output: Path | None = None
+    drafts: bool = False
+    execute: bool = True
+    rerun: bool = False
+    keep_going: bool = False
+    write: bool = True  # False for `check`: run every stage but write nothing
+
+
+@dataclass
+class BuildResult:
+    report: Report
+    site: Site | None = None
+    output: Path | None = None
+    pages: int = 0
+    seconds: float = 0.0
+    stats: dict = field(default_factory=dict)
+
+
+class Builder:
+    def __init__(self, root: Path, options: BuildOptions | None = None):
+        self.root = Path(root).resolve()
+        self.options = options or BuildOptions()
+        self.report = Report(self.root)
+
+    def run(self) -> BuildResult:
+        t0 = time.perf_counter()
+        report = self.report
+        config = load_config(self.root, report)
+        out = (self.options.output or config.output_dir).resolve()
+        if self.options.write:
+            check_output_dir(out, config.content_dir, config.root)
+        content = load_content(config, report, drafts=self.options.drafts)
+        md = install_rules(create_markdown(allow_html=True))
+        parsed = {}
+        for doc in content.docs:
+            if doc.has_page and doc.id not in parsed:
+                parsed[doc.id] = parse_document(md, doc.source.body, doc.source.body_line)
+        site = resolve(config, content, parsed, report)
+        self._check_images(site, report)
+        outputs, extras = self._execute(site, config)
+        katex = Katex(config.macros)
+        bodies = self._render_bodies(site, md, katex, outputs)
+        result = BuildResult(report=report, site=site, output=out)
+        result.stats = {"math_rendered": katex.rendered, "docs": len(parsed)}
+        if report.errors:
+            raise BuildFailed(report)
+        layout = Layout(site, bodies, extras)
+        pages = layout.all_pages()
+        result.pages = len(pages)
+        if self.options.write:
+            self._write(site, config, pages, bodies, out)
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    # -- execute -------------------------------------------------------------------------------
+    def _execute(self, site: Site, config: Config) -> tuple[dict[str, dict[int, str]], dict[str, dict]]:
+        from neuralpath.execute import execute_site
+        return execute_site(site, config, self.report, enabled=self.options.execute and config.build["execute"],
+                            rerun=self.options.rerun, keep_going=self.options.keep_going)
+
+    # -- render --------------------------------------------------------------------------------
+    def _asset_resolver(self, doc: Doc, site: Site, copies: dict[str, Path]):
+        content_root = site.config.content_dir
+        folder = doc.source.path.parent
+
+        def asset_url(src: str, line_rel: int) -> str | None:
+            line = doc.source.body_line + line_rel
+            parsed = urlparse(src)
+            if parsed.scheme in ("http", "https"):
+                self.report.warning(doc.source.path, line, f"image {src} is loaded from another site; "
+                                    "put the file beside the note so the site stays self-contained",
+                                    rule="external-image")
+                return src
+            if parsed.scheme == "data":
+                return src
+            if parsed.scheme or src.startswith("/") or "\\" in src:
+                self.report.error(doc.source.path, line, f"image path '{src}' must be relative to the note "
+                                  "(absolute paths and file: URLs are refused)", rule="image-path")
+                return None
+            target = (folder / unquote(parsed.path)).resolve()
+            if content_root not in target.parents:
+                self.report.error(doc.source.path, line, f"image path '{src}' points outside the content folder; "
+                                  "it was not copied", rule="image-path")
+                return None
+            if not target.is_file():
+                self.report.error(doc.source.path, line, f"image '{src}' does not exist "
+                                  f"(looked for {self.report._rel(target)})", rule="missing-image")
+                return None
+            rel = target.relative_to(content_root).as_posix()
+            copies[f"assets/content/{rel}"] = target
+            return f"{site.config.base_path}assets/content/{rel}"
+
+        return asset_url
+
+    def _render_bodies(self, site: Site, md, katex: Katex, outputs: dict[str, dict[int, str]]) -> dict[str, str]:
+        self.copies: dict[str, Path] = {}
+        bodies: dict[str, str] = {}
+        allow = site.config.build["allow_raw_html"]
+
+        def ctx_for(doc: Doc | None, source, resolve_label, asset_url, outs=None) -> RenderContext:
+            return RenderContext(
+                path=source.path, body_line=source.body_line, report=self.report, katex=katex,
+                resolve_link=self._link_resolver(site), resolve_label=resolve_label,
+                outputs=outs or {}, asset_url=asset_url, allow_raw_html=allow,
+                source_lines=source.body.split("\n"))
+
+        for doc_id, parsed in site.parsed.items():
+            doc = site.docs.get(doc_id)
+            if doc is None:
+                continue
+            ctx = ctx_for(doc, doc.source, lambda label, d=doc: site.resolve_label(d, label),
+                          self._asset_resolver(doc, site, self.copies), outputs.get(doc_id))
+            bodies[doc_id] = render_tokens(md, parsed.tokens, ctx)
+        no_labels = lambda label: None
+        for key, src in ([(f"part:{p.slug}", p.source) for p in site.parts] +
+                         [(f"module:{m.slug}", m.source) for m in site.modules] +
+                         [(f"series:{s.id}", s.source) for s in site.series.values()]):
+            if src.body.strip():
+                p = parse_document(md, src.body, src.body_line)
+                bodies[key] = render_tokens(md, p.tokens, ctx_for(None, src, no_labels, lambda s, l: s))
+        return bodies
+
+    def _link_resolver(self, site: Site):
+        base = site.config.base_path
+
+        def resolve_link(target: str, anchor: str):
+            doc = site.docs.get(target)
+            if doc is None:
+                return None
+            if doc.has_page:
+                return base + doc.url + (f"#{anchor}" if anchor else ""), doc.title, True
+            if doc.module is not None:
+                return f"{base}{doc.module.url}#note-{doc.id}", doc.title, False
+            return base, doc.title, False
+
+        return resolve_link
+
+    def _check_images(self, site: Site, report: Report) -> None:
+        for doc_id, parsed in site.parsed.items():
+            doc = site.docs[doc_id] if doc_id in site.docs else None
+            if doc is None:
+                continue
+            for src, alt, line in parsed.images:
+                if not alt.strip():
+                    report.warning(doc.source.path, line, f"image '{src}' has no alt text: write ![what it shows]({src})",
+                                   rule="image-alt")
+
+    # -- write ---------------------------------------------------------------------------------
+    def _write(self, site: Site, config: Config, pages, bodies: dict[str, str], out: Path) -> None:
+        staging = Staging(out)
+        try:
+            for page in pages:
+                staging.write(page.path, page.html)
+            for rel, src in self.copies.items():
+                staging.copy(src, rel)
+            css = (STATIC / "site.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + pygments_css()
+            staging.write("assets/site.css", css)
+            for f in STATIC.iterdir():
+                if f.name != "site.css" and f.is_file():
+                    staging.copy(f, f"assets/{f.name}")
+            kd = katex_dir()
+            staging.copy(kd / "katex.min.css", "assets/katex/katex.min.css")
+            fonts = kd / "fonts"
+            for font in fonts.iterdir():
+                if font.suffix == ".woff2":
+                    staging.copy(font, f"assets/katex/fonts/{font.name}")
+            urls = [p.path[: -len("index.html")] for p in pages if p.path.endswith("index.html")]
+            staging.write("sitemap.xml", sitemap(config.site["base_url"], urls))
+            staging.write("robots.txt", robots(config.site["base_url"]))
+            arts = [(d, bodies.get(d.id, "")) for d in site.articles() if d.has_page]
+            staging.write("feed.xml", atom_feed(config.site, arts))
+            staging.commit()
+        except BaseException:
+            staging.discard()
+            raise
+
+
+def build(root: Path, options: BuildOptions | None = None) -> BuildResult:
+    return Builder(root, options).run()

@@ -1,0 +1,137 @@
+"""`neuralpath.toml`: the site's settings, their types and defaults.
+
+A site folder without `neuralpath.toml` is valid too: every key takes its default and the folder itself
+is the content folder ("plain folder" mode, for notes an author already has).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neuralpath.errors import Report
+
+CONFIG_NAME = "neuralpath.toml"
+
+# section -> key -> (type, default)
+SCHEMA: dict[str, dict[str, tuple[type | tuple, object]]] = {
+    "site": {
+        "title": (str, "Notes"),
+        "tagline": (str, ""),
+        "description": (str, ""),
+        "base_url": (str, "/"),
+        "author": (str, "The Neural-Path authors"),
+        "author_role": (str, ""),
+        "author_bio": (str, ""),
+        "language": (str, "en"),
+    },
+    "build": {
+        "content_dir": (str, "content"),
+        "output_dir": (str, "public"),
+        "execute": (bool, True),
+        "timeout": ((int, float), 60),
+        "memory_limit_mb": (int, 2048),
+        "output_limit_kb": (int, 100),
+        "allow_raw_html": (bool, False),
+    },
+    "reading": {
+        "words_per_minute": (int, 200),
+        "seconds_per_display_equation": ((int, float), 12),
+        "seconds_per_code_block": ((int, float), 15),
+    },
+    "math": {"macros": (dict, {})},
+}
+
+
+@dataclass
+class Config:
+    root: Path
+    content_dir: Path
+    output_dir: Path
+    has_file: bool
+    site: dict = field(default_factory=dict)
+    build: dict = field(default_factory=dict)
+    reading: dict = field(default_factory=dict)
+    macros: dict = field(default_factory=dict)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / ".neuralpath"
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url, always ending in '/', used to prefix site-relative links."""
+        url = self.site["base_url"]
+        if "://" in url:
+            url = "/" + url.split("://", 1)[1].partition("/")[2]
+        return "/" + url.strip("/") + "/" if url.strip("/") else "/"
+
+
+def _suggest(key: str, options) -> str:
+    close = difflib.get_close_matches(key, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def load_config(root: Path, report: Report) -> Config:
+    """Read `root/neuralpath.toml` if present; type errors and unknown keys go to `report`."""
+    root = root.resolve()
+    path = root / CONFIG_NAME
+    data: dict = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            report.error(path, 1, f"not UTF-8 text (byte {e.start}); save the file as UTF-8", rule="config")
+        except tomllib.TOMLDecodeError as e:
+            line = getattr(e, "lineno", None) or _toml_line(str(e))
+            report.error(path, line, f"invalid TOML: {e}", rule="config")
+    values: dict[str, dict] = {}
+    for section, keys in SCHEMA.items():
+        given = data.get(section, {})
+        if not isinstance(given, dict):
+            report.error(path, _line_of(path, f"{section}"), f"[{section}] must be a table", rule="config")
+            given = {}
+        values[section] = {}
+        for key, (typ, default) in keys.items():
+            val = given.get(key, default)
+            if not isinstance(val, typ) or (typ is int and isinstance(val, bool)):
+                names = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
+                report.error(path, _line_of(path, key), f"[{section}] {key} must be {names}, got {val!r}",
+                             rule="config")
+                val = default
+            values[section][key] = val
+        for key in given:
+            if key not in keys:
+                report.warning(path, _line_of(path, key),
+                               f"unknown key [{section}] {key}{_suggest(key, keys)}", rule="config")
+    for section in data:
+        if section not in SCHEMA:
+            report.warning(path, _line_of(path, section),
+                           f"unknown section [{section}]{_suggest(section, SCHEMA)}", rule="config")
+    macros = {str(k): str(v) for k, v in values["math"]["macros"].items()}
+    has_file = path.is_file()
+    content_dir = (root / values["build"]["content_dir"]) if has_file else root
+    output_dir = root / values["build"]["output_dir"]
+    if not has_file:
+        values["site"]["title"] = root.name.replace("-", " ").replace("_", " ").title() or "Notes"
+    return Config(root=root, content_dir=content_dir.resolve(), output_dir=output_dir.resolve(),
+                  has_file=has_file, site=values["site"], build=values["build"],
+                  reading=values["reading"], macros=macros)
+
+
+def _line_of(path: Path, needle: str) -> int:
+    try:
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith((needle, f"[{needle}]", f'"{needle}"')):
+                return i
+    except (OSError, UnicodeDecodeError):
+        pass
+    return 1
+
+
+def _toml_line(msg: str) -> int:
+    import re
+    m = re.search(r"line (\d+)", msg)
+    return int(m.group(1)) if m else 1

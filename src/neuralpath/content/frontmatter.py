@@ -1,0 +1,109 @@
+"""Reading a text file: UTF-8 decoding, line endings, YAML front matter with line numbers.
+
+Front matter is loaded with PyYAML's safe loader only; anchors and aliases are refused (front matter
+never needs them, and they are the vector for "billion laughs" expansion).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from neuralpath.content.model import Source
+from neuralpath.errors import Report
+
+FENCE = re.compile(r"^---[ \t]*$")
+MAX_BYTES = 50 * 1024 * 1024
+
+
+def decode(path: Path, raw: bytes, report: Report) -> str | None:
+    """UTF-8 (a BOM is accepted) with CRLF and CR normalised to LF; else a located error."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        report.error(path, line, f"file is not UTF-8: invalid byte 0x{raw[e.start]:02x} at byte offset "
+                     f"{e.start}; re-save the file as UTF-8", col=col, rule="encoding")
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        i = text.index("\x00")
+        report.error(path, text.count("\n", 0, i) + 1, "file contains a NUL character; is it a binary file?",
+                     rule="encoding")
+        return None
+    return text
+
+
+def read_source(path: Path, report: Report) -> Source | None:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        report.error(path, 1, f"cannot read file: {e.strerror}", rule="io")
+        return None
+    if len(raw) > MAX_BYTES:
+        report.error(path, 1, f"file is {len(raw) // 1024 // 1024} MB; the limit is {MAX_BYTES // 1024 // 1024} MB",
+                     rule="size")
+        return None
+    text = decode(path, raw, report)
+    if text is None:
+        return None
+    return split_front_matter(path, text, report)
+
+
+def split_front_matter(path: Path, text: str, report: Report) -> Source | None:
+    lines = text.split("\n")
+    if not lines or not FENCE.match(lines[0]):
+        return Source(path=path, meta={}, body=text, body_line=1)
+    end = next((i for i in range(1, len(lines)) if FENCE.match(lines[i]) or lines[i].rstrip() == "..."), None)
+    if end is None:
+        report.error(path, 1, "front matter is not closed: add a line '---' after the last field",
+                     rule="front-matter")
+        return None
+    yaml_text = "\n".join(lines[1:end])
+    meta, meta_lines = parse_yaml(path, yaml_text, 2, report)
+    if meta is None:
+        return None
+    return Source(path=path, meta=meta, body="\n".join(lines[end + 1:]), body_line=end + 2,
+                  meta_lines=meta_lines)
+
+
+def parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple[dict | None, dict]:
+    """Safe-load a YAML mapping; returns (mapping, key -> file line) or (None, {}) after reporting."""
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                line = first_line + event.start_mark.line
+                report.error(path, line, "YAML anchors and aliases (&name, *name) are not allowed in front matter",
+                             col=event.start_mark.column + 1, rule="front-matter")
+                return None, {}
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = first_line + (mark.line if mark else 0)
+        col = (mark.column + 1) if mark else 1
+        what = (e.problem or "invalid YAML").strip()
+        if "could not determine a constructor" in str(e):
+            what = f"unsupported YAML tag ({what}); front matter takes plain values only"
+        report.error(path, line, f"invalid front matter: {what}", col=col, rule="front-matter")
+        return None, {}
+    except yaml.YAMLError as e:
+        report.error(path, first_line, f"invalid front matter: {e}", rule="front-matter")
+        return None, {}
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        report.error(path, first_line, f"front matter must be a mapping of 'key: value' lines, "
+                     f"got a {type(data).__name__}", rule="front-matter")
+        return None, {}
+    lines = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode):
+            lines[str(key_node.value)] = first_line + key_node.start_mark.line
+    return {str(k): v for k, v in data.items()}, lines

@@ -1,0 +1,301 @@
+"""Load stage: walk the content folder and turn files into validated records.
+
+Site mode (a `neuralpath.toml` exists)::
+
+    content/curriculum/<part>/<module>/<note>.md   parts, modules and notes (_index.md describes a folder)
+    content/series/<id>.md                          series
+    content/journal/<id>.md                         articles
+    content/pages/<id>.md                           free pages
+
+Plain-folder mode (no `neuralpath.toml`): every Markdown file or notebook below the folder is a note,
+each sub-folder a module, and the folder itself the single part.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neuralpath.config import Config
+from neuralpath.content.frontmatter import read_source
+from neuralpath.content.model import STATUSES, Doc, Module, Part, Series, Source
+from neuralpath.errors import Report
+
+NOTE_SUFFIXES = (".md", ".ipynb")
+INDEX = "_index.md"
+PREFIX = re.compile(r"^(\d+)[-_. ](.+)$")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".neuralpath", ".ipynb_checkpoints"}
+
+STR, INT, LIST, DATE = "string", "integer", "list of strings", "date (YYYY-MM-DD)"
+FIELDS = {
+    "note": {"title": STR, "summary": STR, "status": STR, "id": STR, "order": INT, "prerequisites": LIST,
+             "tags": LIST, "requires": LIST},
+    "article": {"title": STR, "summary": STR, "status": STR, "id": STR, "date": DATE, "tags": LIST},
+    "page": {"title": STR, "summary": STR, "id": STR, "status": STR},
+    "part": {"title": STR, "summary": STR, "order": INT},
+    "module": {"title": STR, "summary": STR, "order": INT, "number": INT, "requires": LIST},
+    "series": {"title": STR, "summary": STR, "members": LIST, "id": STR},
+}
+REQUIRED = {"note": ("title", "summary"), "article": ("title", "summary", "date"), "page": ("title",),
+            "part": ("title",), "module": ("title",), "series": ("title", "summary", "members")}
+
+
+@dataclass
+class Content:
+    """Everything the loader found, in reading order."""
+
+    parts: list[Part] = field(default_factory=list)
+    docs: list[Doc] = field(default_factory=list)  # notes, articles, pages (drafts dropped unless asked)
+    series: list[Series] = field(default_factory=list)
+    assets: list[Path] = field(default_factory=list)  # images and other files beside notes
+
+    @property
+    def modules(self) -> list[Module]:
+        return [m for p in self.parts for m in p.modules]
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def split_prefix(name: str) -> tuple[int | None, str]:
+    m = PREFIX.match(name)
+    return (int(m.group(1)), m.group(2)) if m else (None, name)
+
+
+def _order(explicit, prefix: int | None, name: str) -> tuple:
+    key = explicit if isinstance(explicit, int) else prefix
+    return (key if key is not None else 10**9, name)
+
+
+def validate(source: Source, kind: str, report: Report, *, plain: bool = False) -> dict:
+    """Check front matter types; returns the fields that are valid. Unknown keys are warnings."""
+    schema = FIELDS[kind]
+    meta, out = source.meta, {}
+    path = source.path
+    for key, val in meta.items():
+        line = source.line_of(key)
+        if key not in schema:
+            import difflib
+            close = difflib.get_close_matches(key, list(schema), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(schema)}"
+            report.warning(path, line, f"unknown front matter field '{key}' for a {kind}{hint}",
+                           rule="front-matter")
+            continue
+        want = schema[key]
+        if want == STR and isinstance(val, (int, float)) and not isinstance(val, bool) and key in ("title", "id"):
+            val = str(val)
+        ok = {STR: isinstance(val, str), INT: isinstance(val, int) and not isinstance(val, bool),
+              LIST: isinstance(val, list) and all(isinstance(v, str) for v in val),
+              DATE: isinstance(val, (dt.date, str))}[want]
+        if want == LIST and isinstance(val, str):
+            val, ok = [val], True
+        if want == DATE and isinstance(val, str):
+            try:
+                val = dt.date.fromisoformat(val)
+            except ValueError:
+                ok = False
+        if isinstance(val, dt.datetime):
+            val = val.date()
+        if not ok:
+            report.error(path, line, f"front matter field '{key}' must be a {want}, got {val!r}",
+                         rule="front-matter")
+            continue
+        out[key] = val.strip() if isinstance(val, str) else val
+    for key in REQUIRED[kind]:
+        if plain and key in ("title", "summary"):
+            continue
+        if key not in out and key not in meta:
+            report.error(path, 1, f"front matter field '{key}' is required for a {kind}", rule="front-matter")
+    if "status" in out and out["status"] not in STATUSES:
+        report.error(path, source.line_of("status"),
+                     f"status must be one of {', '.join(STATUSES)}, got '{out['status']}'", rule="front-matter")
+        out.pop("status")
+    for key in ("id",):
+        if key in out and not ID_RE.match(out[key]):
+            report.error(path, source.line_of(key), f"id '{out[key]}' must be lower-case letters, digits and "
+                         f"dashes (e.g. '{slugify(out[key]) or 'my-note'}')", rule="front-matter")
+            out.pop(key)
+    for key in ("requires",):
+        for var in out.get(key, []):
+            if not ENV_RE.match(var):
+                report.error(path, source.line_of(key), f"'{var}' is not an environment variable name",
+                             rule="front-matter")
+    return out
+
+
+def _title_from_body(source: Source) -> str | None:
+    for line in source.body.split("\n"):
+        m = re.match(r"^#\s+(.+?)\s*#*\s*$", line)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _read(path: Path, report: Report) -> Source | None:
+    if path.suffix == ".ipynb":
+        from neuralpath.content.notebook import read_notebook
+        return read_notebook(path, report)
+    return read_source(path, report)
+
+
+def load_content(config: Config, report: Report, *, drafts: bool = False) -> Content:
+    content = Content()
+    root = config.content_dir
+    if not root.is_dir():
+        report.error(config.root / "neuralpath.toml", 1, f"content folder '{root}' does not exist; create it or "
+                     "set [build] content_dir", rule="config")
+        return content
+    if config.has_file:
+        _load_curriculum(root / "curriculum", content, report, drafts)
+        for sub, kind in (("journal", "article"), ("pages", "page")):
+            for path in _files(root / sub, (".md",)):
+                doc = _load_doc(path, kind, None, report)
+                if doc:
+                    content.docs.append(doc)
+        for path in _files(root / "series", (".md",)):
+            s = _load_series(path, report)
+            if s:
+                content.series.append(s)
+    else:
+        _load_plain(root, config, content, report)
+    if not drafts:
+        content.docs = [d for d in content.docs if d.status != "draft"]
+        for m in content.modules:
+            m.notes = [n for n in m.notes if n.status != "draft"]
+    return content
+
+
+def _files(folder: Path, suffixes) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in suffixes
+                  and p.name != INDEX and not p.name.startswith("."))
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+                  and p.name not in SKIP_DIRS)
+
+
+def _assets(folder: Path, content: Content) -> None:
+    content.assets += [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")
+                       and p.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".csv", ".npy")]
+
+
+def _folder_record(folder: Path, kind: str, report: Report) -> tuple[dict, Source]:
+    index = folder / INDEX
+    source = read_source(index, report) if index.is_file() else None
+    if source is None:
+        source = Source(path=index if index.is_file() else folder, meta={}, body="", body_line=1)
+        meta = {}
+    else:
+        meta = validate(source, kind, report)
+    return meta, source
+
+
+def _load_curriculum(root: Path, content: Content, report: Report, drafts: bool) -> None:
+    if not root.is_dir():
+        return
+    for stray in _files(root, NOTE_SUFFIXES):
+        report.error(stray, 1, "a note must live in a module folder: content/curriculum/<part>/<module>/",
+                     rule="layout")
+    auto_number = 0
+    for pdir in _subdirs(root):
+        prefix, name = split_prefix(pdir.name)
+        meta, source = _folder_record(pdir, "part", report)
+        part = Part(id=slugify(name), slug=slugify(name), title=meta.get("title", name.replace("-", " ").title()),
+                    summary=meta.get("summary", ""), order=_order(meta.get("order"), prefix, name), source=source)
+        for stray in _files(pdir, NOTE_SUFFIXES):
+            report.error(stray, 1, f"a note must live in a module folder inside '{pdir.name}/'", rule="layout")
+        for mdir in _subdirs(pdir):
+            auto_number += 1
+            module = _load_module(mdir, part, auto_number, report)
+            _load_notes(mdir, module, content, report)
+            part.modules.append(module)
+        part.modules.sort(key=lambda m: m.order)
+        content.parts.append(part)
+    content.parts.sort(key=lambda p: p.order)
+
+
+def _load_module(mdir: Path, part: Part, auto_number: int, report: Report) -> Module:
+    prefix, name = split_prefix(mdir.name)
+    meta, source = _folder_record(mdir, "module", report)
+    number = meta.get("number", prefix if prefix is not None else auto_number)
+    return Module(id=slugify(name), slug=slugify(mdir.name), number=number,
+                  title=meta.get("title", name.replace("-", " ").title()), summary=meta.get("summary", ""),
+                  order=_order(meta.get("order"), prefix, name), requires=meta.get("requires", []),
+                  source=source, part=part)
+
+
+def _load_notes(mdir: Path, module: Module, content: Content, report: Report, plain: bool = False) -> None:
+    for path in _files(mdir, NOTE_SUFFIXES):
+        doc = _load_doc(path, "note", module, report, plain=plain)
+        if doc:
+            module.notes.append(doc)
+            content.docs.append(doc)
+    module.notes.sort(key=lambda d: d.order)
+    _assets(mdir, content)
+
+
+def _load_doc(path: Path, kind: str, module: Module | None, report: Report, plain: bool = False) -> Doc | None:
+    source = _read(path, report)
+    if source is None:
+        return None
+    meta = validate(source, kind, report, plain=plain)
+    prefix, name = split_prefix(path.stem)
+    doc_id = meta.get("id") or slugify(name)
+    if not doc_id:
+        report.error(path, 1, f"cannot derive an id from the file name '{path.name}'; add 'id:' to the front matter",
+                     rule="front-matter")
+        return None
+    title = meta.get("title") or _title_from_body(source) or name.replace("-", " ").replace("_", " ").strip().capitalize()
+    return Doc(kind=kind, id=doc_id, title=title, summary=meta.get("summary", ""),
+               status=meta.get("status", "published"), source=source,
+               order=_order(meta.get("order"), prefix, name), prerequisites=meta.get("prerequisites", []),
+               tags=meta.get("tags", []), requires=meta.get("requires", []), date=meta.get("date"),
+               module=module)
+
+
+def _load_series(path: Path, report: Report) -> Series | None:
+    source = read_source(path, report)
+    if source is None:
+        return None
+    meta = validate(source, "series", report)
+    return Series(id=meta.get("id") or slugify(split_prefix(path.stem)[1]), title=meta.get("title", path.stem),
+                  summary=meta.get("summary", ""), members=meta.get("members", []), source=source)
+
+
+def _load_plain(root: Path, config: Config, content: Content, report: Report) -> None:
+    """A folder of Markdown files without neuralpath.toml: folders become modules of one part."""
+    part = Part(id="notes", slug="notes", title=config.site["title"], summary="", order=(0, ""),
+                source=Source(path=root, meta={}, body="", body_line=1))
+    number = 0
+    out = config.output_dir
+
+    def walk(folder: Path, title: str) -> None:
+        nonlocal number
+        if folder.resolve() == out or (folder / "neuralpath.toml").is_file() and folder != root:
+            return
+        notes = _files(folder, NOTE_SUFFIXES)
+        if notes:
+            number += 1
+            prefix, name = split_prefix(folder.name)
+            module = Module(id=slugify(name) or "notes", slug=f"{number:02d}-{slugify(name) or 'notes'}",
+                            number=number, title=title, summary="", order=(number, name), requires=[],
+                            source=Source(path=folder, meta={}, body="", body_line=1), part=part)
+            _load_notes(folder, module, content, report, plain=True)
+            part.modules.append(module)
+        for sub in _subdirs(folder):
+            walk(sub, split_prefix(sub.name)[1].replace("-", " ").replace("_", " ").strip().title())
+
+    walk(root, config.site["title"])
+    content.parts.append(part)

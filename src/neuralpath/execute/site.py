@@ -1,0 +1,221 @@
+"""The execute stage for a whole site: which notes run, cache lookups, parallel runs, located errors,
+and the HTML shown under each block."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from html import escape
+from pathlib import Path
+
+from neuralpath.execute.cache import ExecCache, cache_key
+
+RUN_LANGS = ("python", "py", "python3")
+
+
+class Zygote:
+    """One warm runner process (see zygote.py); used by one thread at a time."""
+
+    def __init__(self):
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+        src = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen([sys.executable, "-m", "neuralpath.execute.zygote"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+        ready = self.proc.stdout.readline()
+        if not ready:
+            raise RuntimeError("the code runner did not start")
+
+    def run(self, job: dict) -> dict:
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the code runner stopped unexpectedly")
+        return json.loads(line)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+
+
+def runnable_blocks(parsed, note_timeout: float) -> list[dict]:
+    blocks = []
+    for cb in parsed.code:
+        if cb.lang not in RUN_LANGS or cb.options.get("norun"):
+            continue
+        try:
+            timeout = float(cb.options.get("timeout", note_timeout))
+        except (TypeError, ValueError):
+            timeout = note_timeout
+        blocks.append({"index": cb.index, "line": cb.line, "code": cb.code, "options": cb.options,
+                       "timeout": timeout})
+    return blocks
+
+
+def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=False):
+    """Returns (outputs: id -> {block index -> html}, extras: id -> page context)."""
+    cache = ExecCache(config.cache_dir)
+    settings = {"memory_mb": config.build["memory_limit_mb"], "output_limit": config.build["output_limit_kb"]}
+    jobs, outputs, extras = [], {}, {}
+    stats = {"executed": 0, "cached": 0, "skipped": 0}
+    for doc_id, parsed in site.parsed.items():
+        doc = site.docs.get(doc_id)
+        if doc is None:
+            continue
+        blocks = runnable_blocks(parsed, float(config.build["timeout"]))
+        if not blocks:
+            continue
+        missing = [v for v in doc.all_requires if not os.environ.get(v)]
+        if missing:
+            extras[doc_id] = {"skipped": True, "missing": missing}
+            report.info(doc.source.path, 1, f"code not run: requires {', '.join(missing)} (set it in the "
+                        "environment to run this note's code)", rule="requires")
+            stats["skipped"] += 1
+            continue
+        key = cache_key(blocks, settings)
+        hit = None if rerun else cache.get(key)
+        if hit is None and not enabled:
+            hit = cache.latest_for(doc_id)
+            if hit is None:
+                continue
+        if hit is not None:
+            stats["cached"] += 1
+            _apply(doc, hit, blocks, outputs, extras, report)
+            continue
+        jobs.append((doc, blocks, key))
+    if jobs:
+        results = _run_jobs(jobs, config, report, keep_going)
+        for (doc, blocks, key), result in zip(jobs, results):
+            if result is None:
+                continue
+            result["ran_on"] = dt.date.today().isoformat()
+            result["python"] = sys.version.split()[0]
+            stats["executed"] += 1
+            failed = _apply(doc, result, blocks, outputs, extras, report)
+            if not failed:
+                cache.put(key, doc.id, result)
+    site.exec_stats = stats
+    return outputs, extras
+
+
+def _run_jobs(jobs, config, report, keep_going):
+    workers = max(1, min(len(jobs), os.cpu_count() or 1, 4))
+    local = threading.local()
+    zygotes = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def one(item):
+        doc, blocks, key = item
+        if stop.is_set():
+            return None
+        z = getattr(local, "z", None)
+        if z is None:
+            z = local.z = Zygote()
+            with lock:
+                zygotes.append(z)
+        scratch = config.cache_dir / "scratch" / doc.id
+        job = {"id": doc.id, "cwd": str(doc.source.path.parent), "scratch": str(scratch), "blocks": blocks,
+               "timeout": float(config.build["timeout"]), "memory_mb": config.build["memory_limit_mb"],
+               "output_limit": config.build["output_limit_kb"] * 1024}
+        res = z.run(job)
+        if not keep_going and (res.get("crash") or any(b.get("error") and not _expected(b, blocks)
+                                                         for b in res["blocks"])):
+            stop.set()
+        return res
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, jobs))
+    finally:
+        for z in zygotes:
+            z.close()
+
+
+def _expected(block_result, blocks) -> bool:
+    opts = next((b["options"] for b in blocks if b["index"] == block_result["index"]), {})
+    return bool(opts.get("raises"))
+
+
+def _apply(doc, result, blocks, outputs, extras, report) -> bool:
+    """Render outputs, report failures; returns True when the note failed."""
+    by_index = {b["index"]: b for b in blocks}
+    html = outputs.setdefault(doc.id, {})
+    failed = False
+    seconds = 0.0
+    for br in result["blocks"]:
+        block = by_index.get(br["index"])
+        if block is None:
+            continue
+        seconds += br.get("seconds", 0.0)
+        err = br.get("error")
+        expected = block["options"].get("raises")
+        if err and expected:
+            want = expected if isinstance(expected, str) else None
+            if want and err["type"] != want:
+                failed = True
+                report.error(doc.source.path, err["line"], f"expected {want} but the block raised "
+                             f"{err['type']}: {err['message']}", rule="exec")
+        elif err:
+            failed = True
+            tb = f"\n{err['traceback']}" if err.get("traceback") else ""
+            report.error(doc.source.path, err["line"], f"code failed: {err['type']}: {err['message']}{tb}",
+                         rule="exec")
+        elif expected:
+            failed = True
+            report.error(doc.source.path, block["line"], f"block marked raises={expected} ran without an error",
+                         rule="exec")
+        if br.get("figures") and not str(block["options"].get("alt", "")).strip():
+            report.warning(doc.source.path, block["line"] - 1, "this block draws a figure without alt text: "
+                           'add {alt="what the figure shows"} after ```python', rule="figure-alt")
+        html[br["index"]] = output_html(br)
+    crash = result.get("crash")
+    if crash:
+        failed = True
+        idx = crash.get("index")
+        line = by_index[idx]["line"] if idx in by_index else doc.source.body_line
+        report.error(doc.source.path, line, crash["message"], rule="exec-" + crash["kind"])
+    if not failed:
+        n = len(result["blocks"])
+        extras[doc.id] = {"summary": f"This page ran {n} code block{'s' if n != 1 else ''} in {seconds:.2f} s "
+                                     f"with Python {result.get('python', '?')} when it was built on "
+                                     f"{result.get('ran_on', '?')}; every check passed."}
+    return failed
+
+
+def output_html(br: dict) -> str:
+    parts = []
+    if br.get("stdout"):
+        parts.append(f'<pre class="stdout">{escape(br["stdout"])}</pre>')
+    if br.get("stderr"):
+        parts.append(f'<pre class="stderr">{escape(br["stderr"])}</pre>')
+    if br.get("value"):
+        parts.append(f'<pre class="value">{escape(br["value"])}</pre>')
+    if br.get("truncated"):
+        parts.append('<p class="output-note">Output truncated at the size limit.</p>')
+    for fig in br.get("figures", []):
+        alt = escape(fig.get("alt") or "Figure drawn by this code block")
+        parts.append(f'<figure class="output-figure" role="img" aria-label="{alt}">{_svg_clean(fig["svg"])}</figure>')
+    err = br.get("error")
+    if err:
+        parts.append(f'<pre class="error">{escape(err["type"])}: {escape(err["message"])}</pre>')
+    if not parts:
+        return ""
+    return ('<div class="output"><p class="output-label">Output</p>' + "".join(parts) + "</div>")
+
+
+def _svg_clean(svg: str) -> str:
+    import re
+    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg)
+    svg = re.sub(r'\s(version|xmlns:xlink)="[^"]*"', "", svg, count=0)
+    svg = svg.replace("xlink:href", "href")
+    return re.sub(r"<svg ", '<svg aria-hidden="true" focusable="false" ', svg, count=1)

@@ -1,0 +1,230 @@
+"""Resolve stage: ids, links, equation labels, prerequisites, series order, backlinks, reading time.
+
+Takes the loaded `Content` and each document's `Parsed` result; reports every broken reference with
+its file and line; returns a `Site` that the layout stage reads (and never mutates).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from neuralpath.config import Config
+from neuralpath.content.loader import Content
+from neuralpath.content.model import Doc, Module, Part, Series
+from neuralpath.errors import Report
+from neuralpath.markdown.parser import Parsed
+
+
+@dataclass
+class Site:
+    config: Config
+    content: Content
+    docs: dict[str, Doc] = field(default_factory=dict)
+    parsed: dict[str, Parsed] = field(default_factory=dict)
+    series: dict[str, Series] = field(default_factory=dict)
+    backlinks: dict[str, list[str]] = field(default_factory=dict)  # id -> ids that link to it
+    dependents: dict[str, list[str]] = field(default_factory=dict)  # id -> notes that list it as prerequisite
+    series_of: dict[str, list[tuple[Series, int]]] = field(default_factory=dict)  # id -> (series, 0-based pos)
+    tags: dict[str, list[Doc]] = field(default_factory=dict)
+    reading_minutes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> list[Part]:
+        return self.content.parts
+
+    @property
+    def modules(self) -> list[Module]:
+        return self.content.modules
+
+    def notes(self) -> list[Doc]:
+        return [n for m in self.modules for n in m.notes]
+
+    def articles(self) -> list[Doc]:
+        arts = [d for d in self.docs.values() if d.kind == "article"]
+        return sorted(arts, key=lambda d: (d.date or __import__("datetime").date.min, d.id), reverse=True)
+
+    def pages(self) -> list[Doc]:
+        return [d for d in self.docs.values() if d.kind == "page"]
+
+    def neighbours(self, doc: Doc) -> tuple[Doc | None, Doc | None]:
+        if not doc.module:
+            return None, None
+        written = [n for n in doc.module.notes if n.has_page]
+        if doc not in written:
+            return None, None
+        i = written.index(doc)
+        return (written[i - 1] if i > 0 else None, written[i + 1] if i + 1 < len(written) else None)
+
+    def resolve_label(self, doc: Doc, label: str) -> tuple[str, int, str] | None:
+        """Local label ('eq:x') or cross-note ('note-id:eq:x') -> (url#anchor, number, note title or '')."""
+        from neuralpath.markdown.render import _label_anchor
+        parsed = self.parsed.get(doc.id)
+        if parsed and label in parsed.labels:
+            return f"#{_label_anchor(label)}", parsed.labels[label], ""
+        target, _, rest = label.partition(":")
+        other = self.docs.get(target)
+        if rest and other and other.has_page and other.id in self.parsed and rest in self.parsed[other.id].labels:
+            url = self.config.base_path + other.url
+            return f"{url}#{_label_anchor(rest)}", self.parsed[other.id].labels[rest], other.title
+        return None
+
+
+def resolve(config: Config, content: Content, parsed: dict[str, Parsed], report: Report) -> Site:
+    site = Site(config=config, content=content, parsed=parsed)
+    for doc in content.docs:
+        other = site.docs.get(doc.id)
+        if other is not None:
+            report.error(doc.source.path, doc.source.line_of("id"),
+                         f"duplicate id '{doc.id}': also used by {report._rel(other.source.path)}; "
+                         "rename one file or set a different 'id:'", rule="duplicate-id")
+            continue
+        site.docs[doc.id] = doc
+    urls: dict[str, object] = {}
+    for item in [*content.docs, *content.modules, *content.parts, *content.series]:
+        path = item.source.path
+        if item.url in urls and urls[item.url] is not item:
+            prev = urls[item.url]
+            report.error(path, 1, f"URL /{item.url} is also produced by {report._rel(prev.source.path)}",
+                         rule="url-collision")
+        urls.setdefault(item.url, item)
+    for s in content.series:
+        if s.id in site.series:
+            report.error(s.source.path, 1, f"duplicate series id '{s.id}'", rule="duplicate-id")
+            continue
+        site.series[s.id] = s
+        for pos, member in enumerate(s.members):
+            if member not in site.docs:
+                report.error(s.source.path, s.source.line_of("members"),
+                             f"series member '{member}' does not exist{_hint(member, site.docs)}",
+                             rule="series-member")
+                continue
+            site.series_of.setdefault(member, []).append((s, pos))
+    _check_prerequisites(site, report)
+    _check_references(site, report)
+    for doc in site.docs.values():
+        for tag in doc.tags:
+            if doc.has_page:
+                site.tags.setdefault(tag, []).append(doc)
+        p = parsed.get(doc.id)
+        if p is not None:
+            site.reading_minutes[doc.id] = reading_minutes(p, config.reading)
+    return site
+
+
+def reading_minutes(p: Parsed, reading: dict) -> int:
+    """Words at `words_per_minute`, plus a fixed allowance per display equation and per code block."""
+    seconds = (p.words / max(1, reading["words_per_minute"]) * 60
+               + p.display_math * reading["seconds_per_display_equation"]
+               + len(p.code) * reading["seconds_per_code_block"])
+    return max(1, math.ceil(seconds / 60))
+
+
+def _hint(name: str, ids) -> str:
+    import difflib
+    close = difflib.get_close_matches(name, list(ids), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_prerequisites(site: Site, report: Report) -> None:
+    for doc in site.docs.values():
+        for pre in doc.prerequisites:
+            if pre not in site.docs:
+                report.error(doc.source.path, doc.source.line_of("prerequisites"),
+                             f"prerequisite '{pre}' does not exist{_hint(pre, site.docs)}", rule="prerequisite")
+            elif pre == doc.id:
+                report.error(doc.source.path, doc.source.line_of("prerequisites"),
+                             "a note cannot be its own prerequisite", rule="prerequisite-cycle")
+            else:
+                site.dependents.setdefault(pre, []).append(doc.id)
+    cycle = find_cycle({d.id: [p for p in d.prerequisites if p in site.docs and p != d.id]
+                        for d in site.docs.values()})
+    if cycle:
+        first = site.docs[cycle[0]]
+        report.error(first.source.path, first.source.line_of("prerequisites"),
+                     "prerequisites form a cycle: " + " -> ".join(cycle + [cycle[0]]), rule="prerequisite-cycle")
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """One cycle of a directed graph as a list of nodes, or None (iterative DFS, no recursion limit)."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = {n: WHITE for n in graph}
+    for start in graph:
+        if colour[start] != WHITE:
+            continue
+        stack = [(start, iter(graph[start]))]
+        path = [start]
+        colour[start] = GREY
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                colour[node] = BLACK
+                stack.pop()
+                path.pop()
+            elif colour.get(nxt, BLACK) == GREY:
+                return path[path.index(nxt):]
+            elif colour.get(nxt) == WHITE:
+                colour[nxt] = GREY
+                stack.append((nxt, iter(graph.get(nxt, []))))
+                path.append(nxt)
+    return None
+
+
+def topological_order(graph: dict[str, list[str]], roots: list[str]) -> list[str]:
+    """Prerequisites of `roots` (transitively), dependencies first; the roots themselves excluded."""
+    seen: set[str] = set()
+    out: list[str] = []
+
+    def visit(n: str, depth: int = 0) -> None:
+        stack = [(n, iter(graph.get(n, [])))]
+        seen.add(n)
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                out.append(node)
+            elif nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, iter(graph.get(nxt, []))))
+
+    for r in roots:
+        if r not in seen:
+            visit(r)
+    return [n for n in out if n not in roots]
+
+
+def _check_references(site: Site, report: Report) -> None:
+    for doc_id, p in site.parsed.items():
+        doc = site.docs.get(doc_id)
+        if doc is None:
+            continue
+        path = doc.source.path
+        for target, anchor, line in p.links:
+            other = site.docs.get(target)
+            if other is None:
+                report.error(path, line, f"link to '{target}' but no note, article or page has that id"
+                             f"{_hint(target, site.docs)}", rule="broken-link")
+                continue
+            if target != doc_id:
+                backs = site.backlinks.setdefault(target, [])
+                if doc_id not in backs:
+                    backs.append(doc_id)
+            if anchor and other.has_page and target in site.parsed:
+                ids = {h[1] for h in site.parsed[target].headings} | {
+                    "eq-" + l.split(":", 1)[-1] for l in site.parsed[target].labels}
+                if anchor not in ids:
+                    report.error(path, line, f"link to '{target}#{anchor}' but '{target}' has no heading "
+                                 f"'{anchor}'{_hint(anchor, ids)}", rule="broken-anchor")
+        for label, line in p.eqrefs:
+            target = label.partition(":")[0]
+            if target in site.docs and target != doc_id and label not in p.labels:
+                backs = site.backlinks.setdefault(target, [])
+                if doc_id not in backs:
+                    backs.append(doc_id)
+            if site.resolve_label(doc, label) is None:
+                report.error(path, line, f"\\eqref{{{label}}}: no equation has \\label{{{label}}}"
+                             + ("" if ":" not in label.partition(":")[2] else
+                                " (for another note's equation write \\eqref{note-id:eq:name})"),
+                             rule="broken-eqref")

@@ -1,0 +1,1 @@
+"""Render stage: Markdown to HTML with build-time math, highlighting, callouts and cross-references."""

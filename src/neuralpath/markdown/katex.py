@@ -1,0 +1,113 @@
+"""Build-time math: KaTeX running in-process in an embedded V8 (mini-racer).
+
+KaTeX comes from the npm registry (package.json + package-lock.json, installed by `npm ci`); a built
+wheel carries the same files under `neuralpath/_katex/`, so users of the wheel need no node.
+Rendered expressions are cached by the hash of (TeX, display mode, macros, KaTeX version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+class KatexMissing(RuntimeError):
+    pass
+
+
+def katex_dir() -> Path:
+    """Folder holding katex.min.js, katex.min.css and fonts/."""
+    candidates = []
+    if os.environ.get("NEURALPATH_KATEX_DIR"):
+        candidates.append(Path(os.environ["NEURALPATH_KATEX_DIR"]))
+    candidates.append(HERE / "_katex")  # inside an installed wheel
+    for parent in HERE.parents:  # a source checkout with node_modules (editable install)
+        candidates.append(parent / "node_modules" / "katex" / "dist")
+        if (parent / "pyproject.toml").is_file():
+            break
+    for c in candidates:
+        if (c / "katex.min.js").is_file():
+            return c
+    raise KatexMissing("KaTeX is not installed: run `npm ci` in the Neural-Path repository (or install the "
+                       "neuralpath wheel, which carries it), or set NEURALPATH_KATEX_DIR")
+
+
+_JS = r"""
+function npRender(tex, display, macros, maxExpand) {
+  try {
+    return JSON.stringify({html: katex.renderToString(tex, {
+      displayMode: display, macros: JSON.parse(macros), throwOnError: true, output: "htmlAndMathml",
+      trust: false, strict: "ignore", maxExpand: maxExpand, maxSize: 20, globalGroup: false})});
+  } catch (e) {
+    return JSON.stringify({error: String(e && e.message || e),
+                           position: (e && typeof e.position === "number") ? e.position : null});
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class MathResult:
+    html: str | None
+    error: str | None = None
+    position: int | None = None  # offset into the TeX source where KaTeX stopped
+
+
+class Katex:
+    """One embedded JS context per thread; results memoised by content hash."""
+
+    MAX_TEX = 20_000
+
+    def __init__(self, macros: dict[str, str] | None = None, max_expand: int = 1000):
+        self.dir = katex_dir()
+        self.macros_json = json.dumps(macros or {}, sort_keys=True)
+        self.max_expand = max_expand
+        self.version = self._read_version()
+        self.cache: dict[str, MathResult] = {}
+        self._local = threading.local()
+        self.rendered = 0  # number of expressions actually sent to KaTeX (cache misses)
+
+    def _read_version(self) -> str:
+        pkg = self.dir.parent / "package.json"
+        if pkg.is_file():
+            return json.loads(pkg.read_text())["version"]
+        ver = self.dir / "VERSION"
+        return ver.read_text().strip() if ver.is_file() else "unknown"
+
+    def _ctx(self):
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is None:
+            from py_mini_racer import MiniRacer
+            ctx = MiniRacer()
+            ctx.eval((self.dir / "katex.min.js").read_text(encoding="utf-8"))
+            ctx.eval(_JS)
+            self._local.ctx = ctx
+        return ctx
+
+    def key(self, tex: str, display: bool) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        for part in (self.version, self.macros_json, "D" if display else "I", tex):
+            h.update(part.encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+    def render(self, tex: str, display: bool) -> MathResult:
+        k = self.key(tex, display)
+        hit = self.cache.get(k)
+        if hit is not None:
+            return hit
+        if len(tex) > self.MAX_TEX:
+            res = MathResult(None, f"expression is {len(tex)} characters long; the limit is {self.MAX_TEX}")
+        else:
+            raw = self._ctx().call("npRender", tex, display, self.macros_json, self.max_expand)
+            data = json.loads(raw)
+            res = MathResult(data.get("html"), data.get("error"), data.get("position"))
+            self.rendered += 1
+        self.cache[k] = res
+        return res

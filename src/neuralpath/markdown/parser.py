@@ -1,0 +1,159 @@
+"""Parser setup (markdown-it-py + mdit-py-plugins) and the per-document parse result.
+
+Parsing is separate from rendering: the resolve stage needs every document's headings, equation labels
+and links before any page can be rendered (cross-references need the full graph).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+from neuralpath.content.loader import slugify
+from neuralpath.markdown.callouts import callout_rule
+
+LABEL_RE = re.compile(r"\\label\{([^{}]+)\}")
+REF_RE = re.compile(r"\\(eqref|ref)\{([^{}\n]+)\}")
+INFO_RE = re.compile(r"^(\S*)\s*(?:\{(.*)\})?\s*$")
+OPT_RE = re.compile(r'([A-Za-z_][\w-]*)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^\s"\']+)))?')
+
+
+@dataclass
+class CodeBlock:
+    index: int
+    line: int  # file line of the first code line
+    lang: str
+    options: dict
+    code: str
+
+
+@dataclass
+class Parsed:
+    """What the parse of one document yields; `tokens` are rendered later."""
+
+    tokens: list[Token]
+    headings: list[tuple[int, str, str, int]] = field(default_factory=list)  # level, id, text, line
+    labels: dict[str, int] = field(default_factory=dict)  # equation label -> number
+    label_lines: dict[str, int] = field(default_factory=dict)
+    links: list[tuple[str, str, int]] = field(default_factory=list)  # target id, anchor, line
+    eqrefs: list[tuple[str, int]] = field(default_factory=list)  # label text, line
+    images: list[tuple[str, str, int]] = field(default_factory=list)  # src, alt, line
+    code: list[CodeBlock] = field(default_factory=list)
+    words: int = 0
+    display_math: int = 0
+
+
+def parse_info(info: str) -> tuple[str, dict]:
+    """`python {norun alt="A figure" timeout=5}` -> ("python", {"norun": True, "alt": ..., "timeout": "5"})."""
+    m = INFO_RE.match(info.strip())
+    if not m:
+        return info.strip().split(" ")[0], {}
+    opts = {}
+    for om in OPT_RE.finditer(m.group(2) or ""):
+        val = om.group(2) if om.group(2) is not None else om.group(3) if om.group(3) is not None else om.group(4)
+        opts[om.group(1)] = True if val is None else val.replace('\\"', '"')
+    return m.group(1), opts
+
+
+def _eqref_rule(state: StateInline, silent: bool) -> bool:
+    """`\\eqref{eq:name}` / `\\ref{eq:name}` in prose becomes an `eqref` token (resolved at render)."""
+    if state.src[state.pos] != "\\":
+        return False
+    m = REF_RE.match(state.src, state.pos)
+    if not m:
+        return False
+    if not silent:
+        tok = state.push("eqref", "", 0)
+        tok.meta = {"label": m.group(2).strip(), "paren": m.group(1) == "eqref"}
+        tok.content = m.group(0)
+    state.pos = m.end()
+    return True
+
+
+def _line_rule(state) -> None:
+    """Give inline children the file-relative line of their block, for located errors."""
+    for tok in state.tokens:
+        if tok.type == "inline" and tok.map and tok.children:
+            line = tok.map[0]
+            for child in tok.children:
+                child.meta = dict(child.meta or {}, line=line)
+                if child.type == "softbreak":
+                    line += 1
+                    continue
+                if child.type == "text":
+                    line += child.content.count("\n")
+
+
+def create_markdown(allow_html: bool = True) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": allow_html, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
+    # Let a `$$` line interrupt a paragraph, as authors write it (GitHub, Pandoc and Obsidian agree).
+    rule = next(r for r in md.block.ruler.__rules__ if r.name == "math_block")
+    md.block.ruler.at("math_block", rule.fn, {"alt": ["paragraph", "reference", "blockquote", "list"]})
+    md.use(footnote_plugin)
+    md.use(deflist_plugin)
+    md.use(anchors_plugin, min_level=1, max_level=6, slug_func=lambda s: slugify(s) or "section")
+    md.inline.ruler.before("escape", "eqref", _eqref_rule)
+    md.core.ruler.push("callouts", callout_rule)
+    md.core.ruler.push("lines", _line_rule)
+    md.options["maxNesting"] = 40
+    return md
+
+
+def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
+    """Parse a body; `body_line` is the file line where it starts (line numbers below are file lines)."""
+    env: dict = {}
+    tokens = md.parse(body, env)
+    parsed = Parsed(tokens=tokens)
+    off = body_line
+    words = 0
+    eq = 0
+    for i, tok in enumerate(tokens):
+        line = off + (tok.map[0] if tok.map else 0)
+        if tok.type == "heading_open":
+            inline = tokens[i + 1]
+            text = "".join(c.content for c in inline.children or [] if c.type in ("text", "code_inline", "math_inline"))
+            parsed.headings.append((int(tok.tag[1]), tok.attrGet("id") or "", text, line))
+        elif tok.type in ("math_block", "math_block_label", "amsmath"):
+            parsed.display_math += 1
+            labels = LABEL_RE.findall(tok.content)
+            if tok.type == "math_block_label" and tok.info:
+                labels.append(tok.info)
+            if labels:
+                eq += 1
+                for lab in labels:
+                    parsed.labels.setdefault(lab, eq)
+                    parsed.label_lines.setdefault(lab, line)
+                tok.meta = dict(tok.meta or {}, number=eq, labels=labels)
+            parsed.eqrefs += [(m.group(2), line) for m in REF_RE.finditer(tok.content)]
+        elif tok.type == "fence":
+            lang, opts = parse_info(tok.info)
+            tok.meta = dict(tok.meta or {}, lang=lang, options=opts, index=len(parsed.code))
+            parsed.code.append(CodeBlock(len(parsed.code), line + 1, lang, opts, tok.content))
+        elif tok.type == "inline":
+            for child in tok.children or []:
+                cline = off + child.meta.get("line", 0) if child.meta else line
+                if child.type == "text":
+                    words += len(child.content.split())
+                elif child.type == "link_open":
+                    href = child.attrGet("href") or ""
+                    if href.startswith("note:"):
+                        target, _, anchor = href[5:].partition("#")
+                        parsed.links.append((target, anchor, cline))
+                elif child.type == "image":
+                    parsed.images.append((child.attrGet("src") or "", child.content, cline))
+                elif child.type == "eqref":
+                    parsed.eqrefs.append((child.meta["label"], cline))
+                elif child.type == "math_inline":
+                    parsed.eqrefs += [(m.group(2), cline) for m in REF_RE.finditer(child.content)]
+    parsed.words = words
+    return parsed

@@ -1,0 +1,243 @@
+"""Render rules: math through KaTeX, callouts, cross-references, highlighted code and executed output.
+
+Rules read everything they need from `env["ctx"]` (a `RenderContext`), so the parser stays unaware of
+the site, and rendering one document touches no shared mutable state except the report and caches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import escape
+from typing import Callable
+
+from markdown_it import MarkdownIt
+
+from neuralpath.errors import Report
+from neuralpath.markdown.callouts import CALLOUT_TYPES
+from neuralpath.markdown.highlight import highlight
+from neuralpath.markdown.katex import Katex
+from neuralpath.markdown.parser import LABEL_RE, REF_RE
+
+ICONS = {  # decorative, aria-hidden; the type is announced by the title text
+    "important": "!", "note": "i", "warning": "⚠", "info": "i", "tip": "✓", "caution": "⚠",
+}
+UNSAFE_HTML = re.compile(r"<\s*(script|iframe|object|embed)\b|\bon[a-z]+\s*=|javascript:", re.I)
+DANGEROUS_TAG = re.compile(r"<\s*(script|iframe|object|embed)\b[^>]*>.*?<\s*/\s*\1\s*>|<\s*(script|iframe|object|embed)\b[^>]*/?>", re.I | re.S)
+EVENT_ATTR = re.compile(r"\s+on[a-z]+\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.I)
+JS_URL = re.compile(r"(href|src)\s*=\s*([\"']?)\s*javascript:[^\"'>\s]*\2", re.I)
+
+
+@dataclass
+class RenderContext:
+    """Per-document inputs to the renderer."""
+
+    path: object  # Path of the source file (for error messages)
+    body_line: int
+    report: Report
+    katex: Katex
+    resolve_link: Callable[[str, str], tuple[str, str, bool] | None]  # id, anchor -> (url, title, has_page)
+    resolve_label: Callable[[str], tuple[str, int, str] | None]  # label -> (url#anchor, number, note title|"")
+    outputs: dict[int, str] = field(default_factory=dict)  # code block index -> rendered output HTML
+    asset_url: Callable[[str, int], str | None] = lambda src, line: src
+    allow_raw_html: bool = False
+    source_lines: list[str] | None = None
+
+
+def _ctx(env) -> RenderContext:
+    return env["ctx"]
+
+
+def _locate(ctx: RenderContext, tex: str, line_rel: int, pos: int | None) -> tuple[int, int]:
+    """File line and column of offset `pos` inside `tex`, searching the source from the block's line."""
+    line = ctx.body_line + line_rel
+    if ctx.source_lines is None:
+        return line, 1
+    start_idx = line_rel
+    text = "\n".join(ctx.source_lines[start_idx:start_idx + 400])
+    at = text.find(tex) if tex else -1
+    if at < 0:
+        return line, 1
+    at += pos or 0
+    before = text[:at]
+    return line + before.count("\n"), at - (before.rfind("\n") + 1) + 1
+
+
+def _math(self, tokens, idx, options, env, display: bool) -> str:
+    ctx = _ctx(env)
+    tok = tokens[idx]
+    tex = tok.content
+    line_rel = (tok.map[0] if tok.map else (tok.meta or {}).get("line", 0))
+    if not display:
+        m = re.fullmatch(r"\s*\\(eqref|ref)\{([^{}]+)\}\s*", tex)
+        if m:
+            return _eqref_html(ctx, m.group(2), m.group(1) == "eqref", line_rel)
+    number = (tok.meta or {}).get("number")
+    labels = (tok.meta or {}).get("labels", [])
+    body = LABEL_RE.sub("", tex)
+    body = REF_RE.sub(lambda m: _ref_text(ctx, m.group(2), m.group(1) == "eqref"), body)
+    if number is not None:
+        body = body + f"\\tag{{{number}}}"
+    res = ctx.katex.render(body.strip(), display)
+    if res.error:
+        line, col = _locate(ctx, tex, line_rel, res.position)
+        msg = res.error.replace("KaTeX parse error: ", "")
+        snippet = tex.strip().replace("\n", " ")
+        if len(snippet) > 120:
+            snippet = snippet[:117] + "..."
+        ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`", col=col, rule="tex")
+        return f'<code class="math-error">{escape(tex)}</code>'
+    if display:
+        anchor = f' id="{escape(_label_anchor(labels[0]))}"' if labels else ""
+        extra = "".join(f'<span id="{escape(_label_anchor(l))}"></span>' for l in labels[1:])
+        return f'<div class="math-display"{anchor} data-pagefind-ignore>{extra}{res.html}</div>\n'
+    return f'<span class="math-inline" data-pagefind-ignore>{res.html}</span>'
+
+
+def _label_anchor(label: str) -> str:
+    return "eq-" + re.sub(r"[^A-Za-z0-9_-]+", "-", label.split(":", 1)[1] if label.startswith("eq:") else label)
+
+
+def _ref_text(ctx: RenderContext, label: str, paren: bool) -> str:
+    found = ctx.resolve_label(label)
+    n = found[1] if found else "?"
+    return f"\\text{{({n})}}" if paren else f"\\text{{{n}}}"
+
+
+def _eqref_html(ctx: RenderContext, label: str, paren: bool, line_rel: int) -> str:
+    found = ctx.resolve_label(label)
+    if not found:
+        return f'<span class="xref-missing">{escape(label)}</span>'  # reported by the resolve stage
+    url, number, title = found
+    text = f"({number})" if paren else f"{number}"
+    if title:
+        return (f'<a class="eqref" href="{escape(url)}" data-preview>{escape(title)}, eq.&nbsp;{text}</a>')
+    return f'<a class="eqref" href="{escape(url)}">{text}</a>'
+
+
+def _eqref_token(self, tokens, idx, options, env) -> str:
+    tok = tokens[idx]
+    return _eqref_html(_ctx(env), tok.meta["label"], tok.meta["paren"], tok.meta.get("line", 0))
+
+
+def _link_open(self, tokens, idx, options, env) -> str:
+    ctx = _ctx(env)
+    tok = tokens[idx]
+    href = tok.attrGet("href") or ""
+    if href.startswith("note:"):
+        target, _, anchor = href[5:].partition("#")
+        found = ctx.resolve_link(target, anchor)
+        if found:
+            url, title, has_page = found
+            tok.attrSet("href", url)
+            tok.attrSet("class", "xref" if has_page else "xref xref-planned")
+            if not has_page:
+                tok.attrSet("title", f"{title} (planned)")
+            else:
+                tok.attrSet("data-preview", "")
+    elif re.match(r"\s*(javascript|vbscript|data):", href, re.I):
+        tok.attrSet("href", "#")
+    elif re.match(r"https?://", href):
+        tok.attrSet("rel", "noopener")
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _image(self, tokens, idx, options, env) -> str:
+    ctx = _ctx(env)
+    tok = tokens[idx]
+    src = tok.attrGet("src") or ""
+    alt = self.renderInlineAsText(tok.children or [], options, env)
+    url = ctx.asset_url(src, (tok.meta or {}).get("line", 0))
+    if url is None:
+        return f'<span class="image-missing">{escape(alt)}</span>'
+    return f'<img src="{escape(url)}" alt="{escape(alt)}" loading="lazy" decoding="async">'
+
+
+def _fence(self, tokens, idx, options, env) -> str:
+    ctx = _ctx(env)
+    tok = tokens[idx]
+    meta = tok.meta or {}
+    lang = meta.get("lang", tok.info.split(" ")[0] if tok.info else "")
+    code = highlight(tok.content, lang)
+    label = escape(lang) if lang else "text"
+    out = ctx.outputs.get(meta.get("index", -1), "")
+    cls = f' class="language-{escape(lang)}"' if lang else ""
+    return (f'<div class="code-block" data-lang="{label}"><pre class="highlight" tabindex="0"><code{cls}>{code}</code></pre>'
+            f"{out}</div>\n")
+
+
+def _code_block(self, tokens, idx, options, env) -> str:
+    return f'<pre class="highlight" tabindex="0"><code>{escape(tokens[idx].content)}</code></pre>\n'
+
+
+def _blockquote_open(self, tokens, idx, options, env) -> str:
+    tok = tokens[idx]
+    meta = tok.meta or {}
+    kind = meta.get("callout")
+    if not kind:
+        return "<blockquote>\n"
+    ctx = _ctx(env)
+    if not meta.get("known"):
+        line = ctx.body_line + (tok.map[0] if tok.map else 0)
+        ctx.report.warning(ctx.path, line, f"unknown callout type '[!{kind}]'; use one of "
+                           f"{', '.join(CALLOUT_TYPES)}", rule="callout")
+        kind = "note"
+    label = CALLOUT_TYPES[kind]
+    title = meta.get("title") or ""
+    title_html = self.md_inline(title, env) if title else ""
+    heading = (f'<span class="callout-icon" aria-hidden="true">{ICONS[kind]}</span>'
+               f'<span class="callout-label">{label}</span>'
+               + (f'<span class="callout-sep" aria-hidden="true">: </span><span class="callout-title-text">{title_html}</span>'
+                  if title_html else ""))
+    if meta.get("fold"):
+        open_attr = " open" if meta["fold"] == "+" else ""
+        return (f'<details class="callout callout-{kind}"{open_attr}><summary class="callout-title">{heading}</summary>'
+                f'<div class="callout-body">\n')
+    return (f'<aside class="callout callout-{kind}" aria-label="{label}"><p class="callout-title">{heading}</p>'
+            f'<div class="callout-body">\n')
+
+
+def _blockquote_close(self, tokens, idx, options, env) -> str:
+    meta = tokens[idx].meta or {}
+    if not meta.get("callout"):
+        return "</blockquote>\n"
+    return "</div></details>\n" if meta.get("fold") else "</div></aside>\n"
+
+
+def _html(self, tokens, idx, options, env, block: bool) -> str:
+    ctx = _ctx(env)
+    tok = tokens[idx]
+    html = tok.content
+    if ctx.allow_raw_html or not UNSAFE_HTML.search(html):
+        return html
+    line = ctx.body_line + (tok.map[0] if tok.map else (tok.meta or {}).get("line", 0))
+    ctx.report.warning(ctx.path, line, "raw HTML with a script, event handler or javascript: URL was removed; "
+                       "set [build] allow_raw_html = true for trusted content", rule="raw-html")
+    html = DANGEROUS_TAG.sub("", html)
+    html = EVENT_ATTR.sub("", html)
+    html = JS_URL.sub(r'\1="#"', html)
+    html = re.sub(r"<\s*/?\s*(script|iframe|object|embed)\b[^>]*>", "", html, flags=re.I)
+    return html
+
+
+def install_rules(md: MarkdownIt) -> MarkdownIt:
+    r = md.add_render_rule
+    r("math_inline", lambda self, t, i, o, e: _math(self, t, i, o, e, False))
+    r("math_block", lambda self, t, i, o, e: _math(self, t, i, o, e, True))
+    r("math_block_label", lambda self, t, i, o, e: _math(self, t, i, o, e, True))
+    r("math_inline_double", lambda self, t, i, o, e: _math(self, t, i, o, e, True))
+    r("eqref", _eqref_token)
+    r("link_open", _link_open)
+    r("image", _image)
+    r("fence", _fence)
+    r("code_block", _code_block)
+    r("blockquote_open", _blockquote_open)
+    r("blockquote_close", _blockquote_close)
+    r("html_block", lambda self, t, i, o, e: _html(self, t, i, o, e, True))
+    r("html_inline", lambda self, t, i, o, e: _html(self, t, i, o, e, False))
+    md.renderer.md_inline = lambda text, env: md.renderer.render(md.parseInline(text, env)[0].children or [], md.options, env)
+    return md
+
+
+def render_tokens(md: MarkdownIt, tokens, ctx: RenderContext) -> str:
+    return md.renderer.render(tokens, md.options, {"ctx": ctx})

@@ -1,0 +1,232 @@
+"""The engine core: every page type, math at build time, cross-references, located errors, atomic output."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import MODULE, note
+
+PART = "content/curriculum/1-foundations"
+
+
+def full_site():
+    return {
+        f"{PART}/_index.md": note("Foundations", summary="The base of everything."),
+        f"{MODULE}/_index.md": '---\ntitle: "Algebra"\nsummary: "Vectors and maps."\nrequires: [SOME_API_KEY]\n---\n',
+        f"{MODULE}/01-vectors.md": note("Vectors", """
+            ## Definition
+
+            A vector $v \\in \\R^n$ has norm
+            $$
+            \\|v\\|_2 = \\sqrt{v^\\top v} \\label{eq:norm}
+            $$
+            as \\eqref{eq:norm} shows. See [maps](note:maps) and the [section](note:maps#composition).
+
+            > [!warning] Careful
+            > Norms differ.
+
+            > [!tip]- Folded
+            > Hidden by default.
+
+            ## Second
+
+            Footnote[^1] and a table:
+
+            | a | b |
+            |---|---|
+            | 1 | 2 |
+
+            [^1]: The footnote.
+            """, tags="[linear-algebra]"),
+        f"{MODULE}/02-maps.md": note("Maps", """
+            ## Composition
+
+            Maps compose; compare with \\eqref{vectors:eq:norm}.
+
+            ```python {norun}
+            x = 1
+            ```
+            """, prerequisites="[vectors]"),
+        f"{MODULE}/03-later.md": note("Later", status="planned", prerequisites="[maps]"),
+        "content/journal/first-essay.md": '---\ntitle: "First Essay"\ndate: 2024-05-01\nsummary: "An essay."\n---\nBody of the essay with $x^2$.\n',
+        "content/journal/second.md": '---\ntitle: "Second"\ndate: 2025-02-03\nsummary: "Another."\nstatus: planned\n---\n',
+        "content/series/path.md": '---\ntitle: "A Path"\nsummary: "An ordered path."\nmembers: [first-essay, vectors]\n---\n',
+        "content/pages/about.md": '---\ntitle: "About"\n---\n> [!important] Why\n> Because.\n',
+    }
+
+
+def test_every_page_type_is_built_and_linked(site, cli):
+    root = site(full_site())
+    code, out, err = cli("build", root)
+    assert code == 0, err
+    pub = root / "public"
+    home = (pub / "index.html").read_text()
+    assert "Test Notes" in home
+    # counts derived from content: 3 notes, 2 written, 1 planned, 1 module, 1 part
+    assert re.search(r"<dt>Notes written</dt><dd>2</dd>", home)
+    assert re.search(r"<dt>Notes planned</dt><dd>1</dd>", home)
+    assert "Module 01" in home and "Requires <code>SOME_API_KEY</code>" in home
+    assert "Start journey" in home and "First Essay" in home and "min read" in home
+    for rel in ["parts/foundations/index.html", "modules/01-algebra/index.html", "notes/vectors/index.html",
+                "notes/maps/index.html", "journal/first-essay/index.html", "journal/index.html",
+                "essays/index.html", "series/index.html", "series/path/index.html", "about/index.html",
+                "tags/index.html", "tags/linear-algebra/index.html", "404.html", "sitemap.xml", "feed.xml",
+                "robots.txt", "assets/site.css", "assets/katex/katex.min.css"]:
+        assert (pub / rel).is_file(), rel
+    assert not (pub / "notes/later").exists()  # planned: listed, no page
+    module = (pub / "modules/01-algebra/index.html").read_text()
+    assert module.index("Vectors") < module.index("Maps") < module.index("Later")
+    assert 'class="note-item planned"' in module and "About Later." in module
+    vectors = (pub / "notes/vectors/index.html").read_text()
+    assert 'href="/parts/foundations/"' in vectors and "Module 01 · Algebra" in vectors  # breadcrumb
+    assert "Referenced by" in vectors and 'href="/notes/maps/"' in vectors  # backlink from maps
+    assert "Part 2 of 2 in the series" in vectors
+    assert "On this page" in vectors and 'href="#definition"' in vectors
+    assert "Next note" in vectors
+    maps = (pub / "notes/maps/index.html").read_text()
+    assert "Before this" in maps and "Previous note" in maps
+    journal = (pub / "journal/index.html").read_text()
+    assert ">2025<" in journal and ">2024<" in journal and "planned" in journal
+    feed = (pub / "feed.xml").read_text()
+    assert "First Essay" in feed and "Second" not in feed
+    assert "https://example.org/notes/vectors/" in (pub / "sitemap.xml").read_text()
+
+
+def test_math_is_rendered_at_build_time(site, cli):
+    root = site(full_site())
+    assert cli("build", root)[0] == 0
+    html = (root / "public/notes/vectors/index.html").read_text()
+    prose = re.sub(r"<pre.*?</pre>|<annotation.*?</annotation>", "", html, flags=re.S)
+    assert "$" not in prose
+    assert 'class="katex"' in html and "<math" in html  # HTML for eyes, MathML for screen readers
+    assert 'id="eq-norm"' in html and "(1)" in html
+    assert '<a class="eqref" href="#eq-norm">(1)</a>' in html
+    maps = (root / "public/notes/maps/index.html").read_text()
+    assert 'href="/notes/vectors/#eq-norm"' in maps  # cross-note equation reference
+    assert 'href="/notes/maps/#composition"' in html
+
+
+def test_callouts_footnotes_tables(site, cli):
+    root = site(full_site())
+    assert cli("build", root)[0] == 0
+    html = (root / "public/notes/vectors/index.html").read_text()
+    assert 'class="callout callout-warning"' in html and "Careful" in html
+    assert '<details class="callout callout-tip">' in html and "<summary" in html
+    assert "<table>" in html and 'class="footnote-ref"' in html
+    about = (root / "public/about/index.html").read_text()
+    assert "callout-important" in about
+
+
+def test_broken_note_link_fails_with_location(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "Intro.\n\nSee [b](note:missing-note).\n")})
+    code, out, err = cli("build", root)
+    assert code == 1
+    assert re.search(r"content/curriculum/1-foundations/01-algebra/01-a\.md:7:\d+: error: link to 'missing-note'", err)
+    assert "Traceback" not in err
+
+
+def test_bad_tex_fails_with_line_column_and_source(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "Fine $x$.\n\nBroken $\\frac{a}{$ here.\n")})
+    code, out, err = cli("build", root)
+    assert code == 1
+    m = re.search(r"01-a\.md:(\d+):(\d+): error: TeX error: (.*)", err)
+    assert m, err
+    assert m.group(1) == "7"
+    assert "\\frac{a}{" in m.group(3)
+
+
+def test_invalid_front_matter_names_line_and_field(site, cli):
+    root = site({f"{MODULE}/01-a.md": '---\ntitle: "A"\nsummary: "s"\nprerequisites: 5\n---\nBody\n'})
+    code, out, err = cli("build", root)
+    assert code == 1
+    assert "01-a.md:4:1: error: front matter field 'prerequisites' must be a list of strings" in err
+
+
+def test_failed_build_keeps_previous_output(site, cli):
+    root = site(full_site())
+    assert cli("build", root)[0] == 0
+    before = (root / "public/notes/vectors/index.html").read_text()
+    bad = root / MODULE / "02-maps.md"
+    bad.write_text(bad.read_text() + "\n$\\undefinedmacro$\n")
+    assert cli("build", root)[0] == 1
+    assert (root / "public/notes/vectors/index.html").read_text() == before
+    assert not list(root.glob(".public.*")), "temporary folders are cleaned up"
+
+
+def test_refuses_dangerous_output_folders(site, cli):
+    root = site(full_site())
+    code, _, err = cli("build", root, "-o", root / "content")
+    assert code == 2 and "content folder" in err
+    other = root / "precious"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    code, _, err = cli("build", root, "-o", other)
+    assert code == 2 and "not created by neuralpath" in err
+    assert (other / "keep.txt").read_text() == "mine"
+
+
+def test_drafts_only_with_flag(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "x"), f"{MODULE}/02-d.md": note("D", "draft body", status="draft")})
+    assert cli("build", root)[0] == 0
+    assert not (root / "public/notes/d").exists()
+    assert cli("build", root, "--drafts")[0] == 0
+    assert (root / "public/notes/d/index.html").is_file()
+
+
+def test_plain_folder_of_markdown(tmp_path, cli):
+    folder = tmp_path / "my-notes"
+    (folder / "topic").mkdir(parents=True)
+    (folder / "first.md").write_text("# First Heading\n\nText with $a+b$.\n")
+    (folder / "topic" / "second.md").write_text("No heading here.\n")
+    code, out, err = cli("build", folder, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert "First Heading" in (tmp_path / "out/notes/first/index.html").read_text()
+    assert "Second" in (tmp_path / "out/notes/second/index.html").read_text()
+    home = (tmp_path / "out/index.html").read_text()
+    assert "Topic" in home and "My Notes" in home
+
+
+def test_new_never_overwrites(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "x")})
+    code, out, _ = cli("new", "note", "Fresh Idea", "--site", root)
+    assert code == 0
+    created = root / MODULE / "02-fresh-idea.md"
+    assert created.is_file() and 'title: "Fresh Idea"' in created.read_text()
+    created.write_text("my edits")
+    code, _, err = cli("new", "note", "Fresh Idea", "--site", root)
+    assert code == 0 and (root / MODULE / "03-fresh-idea.md").is_file()  # numbered next, not overwritten
+    assert created.read_text() == "my edits"
+    code, _, err = cli("new", "article", "An Essay", "--site", root)
+    assert code == 0
+    code, _, err = cli("new", "article", "An Essay", "--site", root)
+    assert code == 2 and "already exists" in err
+
+
+def test_usage_errors_exit_2(cli, tmp_path):
+    assert cli("build", "--no-such-flag")[0] == 2
+    assert cli("frobnicate")[0] == 2
+
+
+def test_help_on_every_command(cli):
+    for cmd in ("build", "check", "serve", "new"):
+        assert cli(cmd, "--help")[0] == 0
+
+
+def test_raw_script_is_removed(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", 'Hi <span onclick="x()">there</span>\n\n<script>alert(1)</script>\n')})
+    code, out, err = cli("build", root)
+    assert code == 0
+    html = (root / "public/notes/a/index.html").read_text()
+    assert "alert(1)" not in html and "onclick" not in html
+    assert "raw HTML with a script" in err
+
+
+def test_cli_subprocess_has_no_traceback(site):
+    root = site({f"{MODULE}/01-a.md": "---\ntitle: [unclosed\n---\n"})
+    proc = subprocess.run([sys.executable, "-m", "neuralpath", "build", str(root)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "01-a.md:2:" in proc.stderr and "invalid front matter" in proc.stderr
+    assert "Traceback" not in proc.stderr
