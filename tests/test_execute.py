@@ -145,3 +145,25 @@ def test_no_execute_skips_running(site, cli):
     root = site({f"{MODULE}/01-a.md": note("A", "```python\nraise RuntimeError('boom')\n```\n")})
     assert cli("build", root, "--no-execute")[0] == 0
     assert 'class="output"' not in page(root, "a")  # shown, not run
+
+
+def test_notebook_is_a_note(site, cli):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_raw_cell('---\ntitle: "From Jupyter"\nsummary: "A notebook note."\n---'),
+                nbformat.v4.new_markdown_cell("## Work\n\nSome $x^2$ math."),
+                nbformat.v4.new_code_cell("print(sum(range(10)))")]
+    root = site({f"{MODULE}/01-a.md": note("A", "x")})
+    nbformat.write(nb, str(root / MODULE / "02-nb.ipynb"))
+    code, out, err = cli("build", root)
+    assert code == 0, err
+    html = page(root, "nb")
+    assert "From Jupyter" in html and '<pre class="stdout">45\n</pre>' in html and 'class="katex"' in html
+
+
+def test_output_over_cap_is_truncated(site, cli):
+    toml = '[site]\ntitle = "T"\n[build]\noutput_limit_kb = 1\n'
+    root = site({f"{MODULE}/01-a.md": note("A", "```python\nprint('y' * 5000)\n```\n")}, toml=toml)
+    assert cli("build", root)[0] == 0
+    html = page(root, "a")
+    assert "Output truncated at the size limit." in html and "y" * 1024 in html and "y" * 1025 not in html

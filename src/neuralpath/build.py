@@ -65,7 +65,9 @@ class Builder:
         parsed = {}
         for doc in content.docs:
             if doc.has_page and doc.id not in parsed:
-                parsed[doc.id] = parse_document(md, doc.source.body, doc.source.body_line)
+                parsed[doc.id] = p = parse_document(md, doc.source.body, doc.source.body_line)
+                for line, message, rule in p.warnings:
+                    report.warning(doc.source.path, line, message, rule=rule)
         site = resolve(config, content, parsed, report)
         self._check_images(site, report)
         outputs, extras = self._execute(site, config)

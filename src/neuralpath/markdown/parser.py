@@ -49,6 +49,7 @@ class Parsed:
     code: list[CodeBlock] = field(default_factory=list)
     words: int = 0
     display_math: int = 0
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)  # line, message, rule
 
 
 def parse_info(info: str) -> tuple[str, dict]:
@@ -114,6 +115,7 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
     env: dict = {}
     tokens = md.parse(body, env)
     parsed = Parsed(tokens=tokens)
+    lines = body.split("\n")
     off = body_line
     words = 0
     eq = 0
@@ -125,6 +127,9 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
             parsed.headings.append((int(tok.tag[1]), tok.attrGet("id") or "", text, line))
         elif tok.type in ("math_block", "math_block_label", "amsmath"):
             parsed.display_math += 1
+            if tok.map and "$$" not in lines[min(tok.map[1], len(lines)) - 1] and tok.markup == "$$":
+                parsed.warnings.append((line, "display math opened with $$ here is never closed; the rest of "
+                                        "the note is read as math", "unclosed-math"))
             labels = LABEL_RE.findall(tok.content)
             if tok.type == "math_block_label" and tok.info:
                 labels.append(tok.info)
@@ -135,7 +140,14 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                     parsed.label_lines.setdefault(lab, line)
                 tok.meta = dict(tok.meta or {}, number=eq, labels=labels)
             parsed.eqrefs += [(m.group(2), line) for m in REF_RE.finditer(tok.content)]
+        elif tok.type == "html_block" and "<!--" in tok.content and "-->" not in tok.content.split("<!--")[-1]:
+            parsed.warnings.append((line, "HTML comment opened here is never closed: the rest of the note is "
+                                    "hidden", "unclosed-comment"))
         elif tok.type == "fence":
+            last = lines[tok.map[1] - 1].strip() if tok.map and tok.map[1] - 1 < len(lines) else ""
+            if tok.map and (tok.map[1] - tok.map[0] < 2 or not last.startswith(tok.markup)):
+                parsed.warnings.append((line, f"code fence {tok.markup} opened here is never closed; the rest "
+                                        "of the note is shown as code", "unclosed-fence"))
             lang, opts = parse_info(tok.info)
             tok.meta = dict(tok.meta or {}, lang=lang, options=opts, index=len(parsed.code))
             parsed.code.append(CodeBlock(len(parsed.code), line + 1, lang, opts, tok.content))
@@ -144,6 +156,9 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                 cline = off + child.meta.get("line", 0) if child.meta else line
                 if child.type == "text":
                     words += len(child.content.split())
+                    if "$$" in child.content:
+                        parsed.warnings.append((cline, "'$$' is not closed, so it shows as text: close the "
+                                                "display math with a line '$$'", "unclosed-math"))
                 elif child.type == "link_open":
                     href = child.attrGet("href") or ""
                     if href.startswith("note:"):
