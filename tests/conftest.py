@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import tempfile
 import textwrap
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,3 +69,53 @@ def site(tmp_path):
         return write_site(tmp_path / "site", files, toml)
 
     return make
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(app):
+    """Run an ASGI app with uvicorn on a free loopback port in a thread; yields the port."""
+    import uvicorn
+    port = free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not uv.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert uv.started, "server did not start"
+    try:
+        yield port
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=5)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (no browser download); Playwright gives each launch a fresh
+    temporary profile folder, and each test context below is a fresh incognito-like profile too."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: run scripts/install-chromium.sh (make test does)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def browser_context(browser):
+    ctx = browser.new_context()
+    yield ctx
+    ctx.close()

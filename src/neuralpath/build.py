@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from neuralpath.cache import BuildCache, digest
 from neuralpath.config import Config, load_config
 from neuralpath.content.loader import load_content
 from neuralpath.content.model import Doc
@@ -35,6 +36,12 @@ class BuildOptions:
     rerun: bool = False
     keep_going: bool = False
     write: bool = True  # False for `check`: run every stage but write nothing
+    clean: bool = False  # ignore caches (parsed notes, rendered math and bodies); code results too with rerun
+    cache: BuildCache | None = None  # the dev server passes one to keep between rebuilds
+    search: bool = True  # build the Pagefind index when pagefind is installed
+    reuse_search: bool = False  # without search: carry the previous output's index over (dev server)
+    progress: object = None  # callable(str) for stage lines, or None
+    persist: bool = True  # save the cache under .neuralpath/ (the dev server keeps it in memory)
 
 
 @dataclass
@@ -60,28 +67,58 @@ class Builder:
         out = (self.options.output or config.output_dir).resolve()
         if self.options.write:
             check_output_dir(out, config.content_dir, config.root)
+        cache = self.options.cache
+        if cache is None:
+            cache = BuildCache() if self.options.clean else BuildCache.load(config.cache_dir)
+        elif self.options.clean:
+            cache.__init__()
+        self.cache = cache
+        say = self.options.progress or (lambda msg: None)
         content = load_content(config, report, drafts=self.options.drafts)
+        say(f"loaded {len(content.docs)} documents in {len(content.modules)} modules")
         md = install_rules(create_markdown(allow_html=True))
         parsed = {}
+        stats = {"parsed": 0, "bodies_rendered": 0}
         for doc in content.docs:
             if doc.has_page and doc.id not in parsed:
-                parsed[doc.id] = p = parse_document(md, doc.source.body, doc.source.body_line)
+                key = digest(doc.source.body, doc.source.body_line)
+                hit = cache.parsed.get(str(doc.source.path))
+                if hit and hit[0] == key:
+                    p = hit[1]
+                else:
+                    p = parse_document(md, doc.source.body, doc.source.body_line)
+                    cache.parsed[str(doc.source.path)] = (key, p)
+                    stats["parsed"] += 1
+                parsed[doc.id] = p
                 for line, message, rule in p.warnings:
                     report.warning(doc.source.path, line, message, rule=rule)
         site = resolve(config, content, parsed, report)
         self._check_images(site, report)
         outputs, extras = self._execute(site, config)
+        ex = getattr(site, "exec_stats", {})
+        if ex:
+            say(f"code: {ex.get('executed', 0)} notes executed, {ex.get('cached', 0)} from cache, "
+                f"{ex.get('skipped', 0)} skipped for missing environment variables")
         katex = Katex(config.macros)
-        bodies = self._render_bodies(site, md, katex, outputs)
+        katex.cache = cache.math
+        bodies = self._render_bodies(site, md, katex, outputs, stats)
+        say(f"rendered {stats['bodies_rendered']} bodies ({katex.rendered} new equations)")
         result = BuildResult(report=report, site=site, output=out)
-        result.stats = {"math_rendered": katex.rendered, "docs": len(parsed)}
+        result.stats = {"math_rendered": katex.rendered, "docs": len(parsed), **stats, **ex}
         if report.errors:
             raise BuildFailed(report)
         layout = Layout(site, bodies, extras)
         pages = layout.all_pages()
         result.pages = len(pages)
         if self.options.write:
-            self._write(site, config, pages, bodies, out)
+            written, linked = self._write(site, config, pages, bodies, out)
+            result.stats.update(written=written, linked=linked)
+            say(f"wrote {written} files, kept {linked} unchanged")
+            try:
+                if self.options.persist:
+                    cache.save(config.cache_dir)
+            except OSError as e:
+                report.warning(config.cache_dir, 1, f"could not save the build cache: {e.strerror}", rule="cache")
         result.seconds = time.perf_counter() - t0
         return result
 
@@ -125,15 +162,18 @@ class Builder:
 
         return asset_url
 
-    def _render_bodies(self, site: Site, md, katex: Katex, outputs: dict[str, dict[int, str]]) -> dict[str, str]:
+    def _render_bodies(self, site: Site, md, katex: Katex, outputs: dict[str, dict[int, str]],
+                       stats: dict) -> dict[str, str]:
         self.copies: dict[str, Path] = {}
         bodies: dict[str, str] = {}
         allow = site.config.build["allow_raw_html"]
+        link = self._link_resolver(site)
+        fixed = (katex.version, katex.macros_json, allow, site.config.base_path)
 
-        def ctx_for(doc: Doc | None, source, resolve_label, asset_url, outs=None) -> RenderContext:
+        def ctx_for(doc: Doc | None, source, resolve_label, asset_url, outs=None, report=None) -> RenderContext:
             return RenderContext(
-                path=source.path, body_line=source.body_line, report=self.report, katex=katex,
-                resolve_link=self._link_resolver(site), resolve_label=resolve_label,
+                path=source.path, body_line=source.body_line, report=report or self.report, katex=katex,
+                resolve_link=link, resolve_label=resolve_label,
                 outputs=outs or {}, asset_url=asset_url, allow_raw_html=allow,
                 source_lines=source.body.split("\n"))
 
@@ -141,9 +181,26 @@ class Builder:
             doc = site.docs.get(doc_id)
             if doc is None:
                 continue
-            ctx = ctx_for(doc, doc.source, lambda label, d=doc: site.resolve_label(d, label),
-                          self._asset_resolver(doc, site, self.copies), outputs.get(doc_id))
-            bodies[doc_id] = render_tokens(md, parsed.tokens, ctx)
+            label = (lambda lab, d=doc: site.resolve_label(d, lab))
+            assets = self._asset_resolver(doc, site, self.copies)
+            outs = outputs.get(doc_id) or {}
+            key = digest(fixed, self.cache.parsed[str(doc.source.path)][0] if str(doc.source.path) in self.cache.parsed else doc.source.body,
+                         [(t, a, link(t, a)) for t, a, _ in parsed.links],
+                         [(lab, label(lab)) for lab, _ in parsed.eqrefs],
+                         [(src, assets(src, 0) if not src.startswith(("http:", "https:")) else src) for src, _, _ in parsed.images],
+                         sorted(outs.items()))
+            hit = self.cache.bodies.get(doc_id)
+            if hit and hit[0] == key:
+                bodies[doc_id] = hit[1]
+                self.report.findings.extend(hit[2])
+                continue
+            sub = Report(self.report.root)
+            ctx = ctx_for(doc, doc.source, label, assets, outs, report=sub)
+            bodies[doc_id] = html = render_tokens(md, parsed.tokens, ctx)
+            self.report.findings.extend(sub.findings)
+            stats["bodies_rendered"] += 1
+            if not sub.errors:
+                self.cache.bodies[doc_id] = (key, html, list(sub.findings))
         no_labels = lambda label: None
         for key, src in ([(f"part:{p.slug}", p.source) for p in site.parts] +
                          [(f"module:{m.slug}", m.source) for m in site.modules] +
@@ -179,8 +236,8 @@ class Builder:
                                    rule="image-alt")
 
     # -- write ---------------------------------------------------------------------------------
-    def _write(self, site: Site, config: Config, pages, bodies: dict[str, str], out: Path) -> None:
-        staging = Staging(out)
+    def _write(self, site: Site, config: Config, pages, bodies: dict[str, str], out: Path) -> tuple[int, int]:
+        staging = Staging(out, previous=self.cache.pages if self.cache.output == str(out) else {})
         try:
             for page in pages:
                 staging.write(page.path, page.html)
@@ -202,10 +259,21 @@ class Builder:
             staging.write("robots.txt", robots(config.site["base_url"]))
             arts = [(d, bodies.get(d.id, "")) for d in site.articles() if d.has_page]
             staging.write("feed.xml", atom_feed(config.site, arts))
+            if self.options.search:
+                self._search_index(staging)
+            elif self.options.reuse_search and (out / "pagefind").is_dir():
+                staging.link_tree(out / "pagefind", "pagefind")
             staging.commit()
         except BaseException:
             staging.discard()
             raise
+        self.cache.pages = staging.hashes
+        self.cache.output = str(out)
+        return staging.written, staging.linked
+
+    def _search_index(self, staging: Staging) -> None:
+        from neuralpath.search import build_index
+        build_index(staging, self.report, self.options.progress)
 
 
 def build(root: Path, options: BuildOptions | None = None) -> BuildResult:

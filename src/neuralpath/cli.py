@@ -18,7 +18,8 @@ def _site_arg(p: argparse.ArgumentParser) -> None:
 def cmd_build(args) -> int:
     from neuralpath.build import BuildOptions, build
     opts = BuildOptions(output=Path(args.output) if args.output else None, drafts=args.drafts,
-                        execute=not args.no_execute, rerun=args.rerun, keep_going=args.keep_going)
+                        execute=not args.no_execute, rerun=args.rerun, keep_going=args.keep_going,
+                        clean=args.clean, progress=None if args.quiet else _progress())
     result = build(Path(args.site), opts)
     _print_findings(result.report, args)
     if not args.quiet:
@@ -58,6 +59,18 @@ def cmd_new(args) -> int:
     return 0
 
 
+def _progress():
+    """Stage lines on stderr; on a terminal each line is prefixed with the elapsed time."""
+    import time
+    t0 = time.perf_counter()
+    tty = sys.stderr.isatty()
+
+    def say(msg: str) -> None:
+        print(f"[{time.perf_counter() - t0:5.2f}s] {msg}" if tty else msg, file=sys.stderr, flush=True)
+
+    return say
+
+
 def _print_findings(report, args) -> None:
     if report.findings and not getattr(args, "quiet", False):
         print(report.as_text(), file=sys.stderr)
@@ -77,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--no-execute", action="store_true", help="do not run code; use cached outputs where they exist")
     b.add_argument("--rerun", action="store_true", help="run every note's code even if its cached result is valid")
     b.add_argument("--keep-going", action="store_true", help="report every failing note, not only the first")
+    b.add_argument("--clean", action="store_true", help="ignore build caches (parsed notes, math, pages)")
     b.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     b.set_defaults(func=cmd_build)
 

@@ -7,6 +7,7 @@ Starlette's FileResponse.
 
 from __future__ import annotations
 
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -36,7 +37,14 @@ def resolve_path(site: Path, url_path: str) -> Path | None:
     return real if real.is_file() else None
 
 
-def create_app(site_dir: Path, inject: str | None = None) -> Starlette:
+def _not_modified_since(header: str, mtime: float) -> bool:
+    try:
+        return int(mtime) <= parsedate_to_datetime(header).timestamp()
+    except (TypeError, ValueError):
+        return False
+
+
+def create_app(site_dir: Path, inject: str | None = None, extra_routes=(), lifespan=None) -> Starlette:
     site = Path(site_dir).resolve()
 
     async def handle(request: Request) -> Response:
@@ -50,7 +58,18 @@ def create_app(site_dir: Path, inject: str | None = None) -> Starlette:
             return RedirectResponse(path + "/", status_code=301)
         if inject and target.suffix == ".html":
             html = target.read_text(encoding="utf-8").replace("</body>", inject + "</body>", 1)
-            return HTMLResponse(html, headers={"Cache-Control": "no-store"})
-        return FileResponse(target)
+            return HTMLResponse(html, status_code=404 if target.name == "404.html" and path != "/404.html" else 200,
+                                headers={"Cache-Control": "no-store"})
+        st = target.stat()
+        etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+        last_modified = formatdate(st.st_mtime, usegmt=True)
+        inm = request.headers.get("if-none-match")
+        ims = request.headers.get("if-modified-since")
+        if (inm and etag in [t.strip() for t in inm.split(",")]) or (
+                not inm and ims and _not_modified_since(ims, st.st_mtime)):
+            return Response(status_code=304, headers={"ETag": etag, "Last-Modified": last_modified})
+        return FileResponse(target, stat_result=st, headers={"ETag": etag, "Last-Modified": last_modified,
+                                                             "Cache-Control": "no-cache"})
 
-    return Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "HEAD"])])
+    routes = [*extra_routes, Route("/{path:path}", handle, methods=["GET", "HEAD"])]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import sys
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -21,15 +22,15 @@ def package_versions(codes: list[str]) -> dict[str, str]:
     names = set(ALWAYS)
     for code in codes:
         names.update(IMPORT_RE.findall(code))
-    out = {}
-    for name in sorted(names):
-        if name in sys.stdlib_module_names:
-            continue
-        try:
-            out[name] = metadata.version(DIST_OF.get(name, name))
-        except metadata.PackageNotFoundError:
-            out[name] = "?"
-    return out
+    return {name: _version(name) for name in sorted(names) if name not in sys.stdlib_module_names}
+
+
+@lru_cache(maxsize=None)
+def _version(name: str) -> str:
+    try:
+        return metadata.version(DIST_OF.get(name, name))
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def cache_key(blocks: list[dict], settings: dict) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
@@ -23,6 +24,15 @@ class Page:
     html: str
 
 
+@lru_cache(maxsize=1)
+def jinja_env() -> Environment:
+    """One environment per process: templates compile once and recompile when their file changes."""
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=True)
+    env.filters["tagslug"] = lambda t: slugify(t) or "tag"
+    return env
+
+
 def fmt_date(d: dt.date) -> str:
     return f"{d.day} {d.strftime('%B %Y')}"
 
@@ -34,9 +44,7 @@ class Layout:
         self.extras = extras or {}  # id -> extra context (execution summary, ...)
         cfg = site.config
         self.root = cfg.base_path
-        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["tagslug"] = lambda t: slugify(t) or "tag"
+        self.env = jinja_env()
         self.build_date = dt.date.today().isoformat()
         about = site.docs.get("about")
         self.globals = dict(
@@ -72,6 +80,7 @@ class Layout:
         pages += [self.doc(d) for d in s.docs.values() if d.has_page]
         pages += [self.series_index(), *[self.series(x) for x in s.series.values()]]
         pages += [self.journal(), self.essays(), self.tags(), *[self.tag(t) for t in s.tags]]
+        pages.append(self._render("search.html", "search/index.html", page_kind="search", page_title=self._title("Search")))
         pages.append(self._render("404.html", "404.html", page_kind="404", page_title=self._title("Page not found")))
         return pages
 

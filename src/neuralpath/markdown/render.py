@@ -122,7 +122,7 @@ def _eqref_token(self, tokens, idx, options, env) -> str:
 
 def _link_open(self, tokens, idx, options, env) -> str:
     ctx = _ctx(env)
-    tok = tokens[idx]
+    tok = tokens[idx].copy()  # parsed tokens are cached and re-rendered: never mutate them
     href = tok.attrGet("href") or ""
     if href.startswith("note:"):
         target, _, anchor = href[5:].partition("#")
@@ -139,7 +139,7 @@ def _link_open(self, tokens, idx, options, env) -> str:
         tok.attrSet("href", "#")
     elif re.match(r"https?://", href):
         tok.attrSet("rel", "noopener")
-    return self.renderToken(tokens, idx, options, env)
+    return self.renderToken([tok], 0, options, env)
 
 
 def _image(self, tokens, idx, options, env) -> str:

@@ -1,0 +1,103 @@
+"""In a real browser (Debian Chromium via Playwright): search, theme, keyboard, console errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import MODULE, note, running
+from neuralpath.build import BuildOptions, build
+from neuralpath.server import create_app
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from conftest import write_site
+    root = write_site(tmp_path_factory.mktemp("browser") / "site", {
+        "content/curriculum/1-foundations/_index.md": note("Foundations"),
+        f"{MODULE}/_index.md": '---\ntitle: "Algebra"\nsummary: "Vectors."\n---\n',
+        f"{MODULE}/01-eigen.md": note("Eigenvalues", """
+            ## Characteristic polynomial
+
+            The zygomorphic eigenvalue $\\lambda$ solves $\\det(A - \\lambda I) = 0$.
+
+            ## Power iteration
+
+            Repeated multiplication converges to the dominant eigenvector.
+            """, tags="[linear-algebra]"),
+        f"{MODULE}/02-svd.md": note("Singular values", "## Intro\n\nSingular values are square roots.\n\n## More\n\nText.\n",
+                                    prerequisites="[eigen]"),
+        "content/journal/essay.md": '---\ntitle: "An Essay"\ndate: 2025-01-02\nsummary: "Prose."\n---\nEssay text.\n',
+        "content/pages/about.md": '---\ntitle: "About"\n---\nAbout text.\n',
+    })
+    result = build(root, BuildOptions())
+    with running(create_app(result.output)) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_search_finds_a_known_note(browser_context, built):
+    page = browser_context.new_page()
+    page.goto(built + "/notes/svd/")
+    assert page.evaluate("typeof window.PagefindUI") == "undefined"  # not loaded until search opens
+    page.keyboard.press("/")
+    box = page.locator("dialog .pagefind-ui__search-input")
+    box.wait_for(timeout=10000)
+    box.fill("zygomorphic")
+    result = page.locator("dialog .pagefind-ui__result-link").first
+    result.wait_for(timeout=10000)
+    assert "Eigenvalues" in result.inner_text()
+    assert "Algebra" in result.inner_text()  # module shown with the result
+    page.close()
+
+
+def test_theme_toggle_persists_across_pages(browser_context, built):
+    page = browser_context.new_page()
+    page.goto(built + "/")
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    start = page.evaluate("document.documentElement.dataset.theme || ''")
+    page.click(".theme-toggle")
+    chosen = page.evaluate("document.documentElement.dataset.theme")
+    assert chosen in ("dark", "light") and chosen != start
+    page.goto(built + "/notes/eigen/")
+    assert page.evaluate("document.documentElement.dataset.theme") == chosen
+    bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg == ("rgb(20, 24, 27)" if chosen == "dark" else "rgb(251, 250, 247)")
+    page.close()
+
+
+def test_keyboard_reaches_toc_and_search(browser_context, built):
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(built + "/notes/svd/")
+    reached = set()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("(() => { const a = document.activeElement; "
+                                  "return (a.closest('.toc') ? 'toc:' : '') + (a.className || a.tagName) })()"))
+    assert any(r.startswith("toc:") for r in reached), reached
+    assert "search-link" in reached
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/parts/foundations/", "/modules/01-algebra/", "/notes/eigen/",
+                                  "/journal/essay/", "/journal/", "/essays/", "/series/", "/tags/", "/about/",
+                                  "/search/", "/missing-page/"])
+def test_no_console_errors(browser_context, built, path):
+    page = browser_context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "404" not in m.text else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(built + path)
+    page.wait_for_load_state("networkidle")
+    assert errors == []
+    page.close()
+
+
+def test_math_visible_without_javascript(browser, built):
+    ctx = browser.new_context(java_script_enabled=False)
+    page = ctx.new_page()
+    page.goto(built + "/notes/eigen/")
+    box = page.locator(".katex-html").first.bounding_box()
+    assert box and box["width"] > 10 and box["height"] > 5
+    assert page.locator(".katex .mathnormal").first.evaluate("e => getComputedStyle(e).fontFamily").startswith("KaTeX")
+    ctx.close()

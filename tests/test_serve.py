@@ -1,0 +1,183 @@
+"""The dev server on loopback: pages, path traversal, live reload over SSE, error overlay, incremental writes."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import MODULE, note, running
+from neuralpath.build import BuildOptions, build
+from neuralpath.serve import EVENTS, DevServer
+
+
+@pytest.fixture
+def dev(site):
+    root = site({
+        f"{MODULE}/01-a.md": note("Alpha", "## Part\n\nAlpha text with $x$.\n"),
+        f"{MODULE}/02-b.md": note("Beta", "Beta text.\n"),
+        f"{MODULE}/03-c.md": note("Gamma", "Gamma text.\n"),
+        "content/secret.txt": "not for the web",
+    })
+    server = DevServer(root, quiet=True)
+    assert server.rebuild()
+    with running(server.app()) as port:
+        yield root, server, port
+
+
+def request(port, path, method="GET", headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, headers=headers or {})  # the path is sent exactly as given
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), body
+
+
+class SSE:
+    """A minimal server-sent-events client in a thread, collecting messages."""
+
+    def __init__(self, port):
+        self.messages = []
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.sendall(f"GET {EVENTS} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode())
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        buf = b""
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                for line in buf.split(b"\n"):
+                    pass
+                while b"data: " in buf:
+                    start = buf.index(b"data: ") + 6
+                    end = buf.find(b"\n", start)
+                    if end < 0:
+                        break
+                    self.messages.append(json.loads(buf[start:end]))
+                    buf = buf[end:]
+        except OSError:
+            return
+
+    def wait_for(self, kind, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for m in self.messages:
+                if m["type"] == kind:
+                    self.messages.remove(m)
+                    return m
+            time.sleep(0.05)
+        raise AssertionError(f"no {kind!r} event; got {self.messages}")
+
+    def close(self):
+        self.sock.close()
+
+
+def test_serves_pages_and_injects_reload_only_when_serving(dev):
+    root, server, port = dev
+    status, headers, body = request(port, "/notes/a/")
+    assert status == 200 and b"Alpha text" in body and EVENTS.encode() in body
+    on_disk = (server.output / "notes/a/index.html").read_text()
+    assert EVENTS not in on_disk  # the file on disk (what `build` writes) has no reload script
+    assert request(port, "/notes/a")[0] == 301
+
+
+@pytest.mark.parametrize("path", ["/../neuralpath.toml", "/notes/../../neuralpath.toml", "/%2e%2e/neuralpath.toml",
+                                  "/%2e%2e%2f%2e%2e%2fneuralpath.toml", "/..%5c..%5cneuralpath.toml", "//etc/passwd",
+                                  "/etc/passwd", "/content/secret.txt", "/%00"])
+def test_traversal_attempts_get_404(dev, path):
+    root, server, port = dev
+    status, _, body = request(port, path)
+    assert status == 404
+    assert b"not for the web" not in body and b"[site]" not in body
+
+
+def test_head_and_conditional_requests(dev):
+    root, server, port = dev
+    status, headers, body = request(port, "/assets/site.css", "HEAD")
+    assert status == 200 and body == b"" and int(headers["content-length"]) > 1000
+    etag = headers["etag"]
+    assert request(port, "/assets/site.css", headers={"If-None-Match": etag})[0] == 304
+    assert request(port, "/assets/site.css", headers={"If-Modified-Since": headers["last-modified"]})[0] == 304
+    assert request(port, "/assets/site.css", headers={"If-None-Match": '"other"'})[0] == 200
+
+
+def test_edit_reloads_browser_and_rewrites_only_affected_pages(dev):
+    root, server, port = dev
+    out = server.output
+    inode = lambda rel: (out / rel).stat().st_ino
+    before = {rel: inode(rel) for rel in ("notes/a/index.html", "notes/c/index.html", "modules/01-algebra/index.html")}
+    sse = SSE(port)
+    time.sleep(0.3)
+    path = root / MODULE / "01-a.md"
+    path.write_text(path.read_text().replace("Alpha text", "Alpha edited"))
+    sse.wait_for("reload")
+    assert b"Alpha edited" in request(port, "/notes/a/")[2]
+    assert inode("notes/a/index.html") != before["notes/a/index.html"]  # rewritten
+    assert inode("notes/c/index.html") == before["notes/c/index.html"]  # untouched: same file, hard-linked
+    # a title change also changes the pages that list the note (module page), and not unrelated notes
+    path.write_text(path.read_text().replace('title: "Alpha"', 'title: "Alpha Renamed"'))
+    sse.wait_for("reload")
+    assert b"Alpha Renamed" in request(port, "/modules/01-algebra/")[2]
+    assert inode("modules/01-algebra/index.html") != before["modules/01-algebra/index.html"]
+    assert inode("notes/c/index.html") == before["notes/c/index.html"]
+    sse.close()
+
+
+def test_error_overlay_appears_and_clears(dev):
+    root, server, port = dev
+    sse = SSE(port)
+    time.sleep(0.3)
+    path = root / MODULE / "02-b.md"
+    good = path.read_text()
+    path.write_text(good + "\nBroken $\\frac{1}{$ math.\n")
+    msg = sse.wait_for("error")
+    assert "02-b.md:7:" in msg["text"] and "TeX error" in msg["text"]
+    assert request(port, "/notes/b/")[0] == 200  # the last good site is still served
+    path.write_text(good)
+    sse.wait_for("reload")
+    sse.close()
+
+
+def test_deleted_and_renamed_notes(dev):
+    root, server, port = dev
+    sse = SSE(port)
+    time.sleep(0.3)
+    (root / MODULE / "03-c.md").rename(root / MODULE / "03-delta.md")
+    sse.wait_for("reload")
+    assert request(port, "/notes/c/")[0] == 404
+    assert request(port, "/notes/delta/")[0] == 200
+    sse.close()
+
+
+def test_build_output_has_no_reload_script(site, tmp_path):
+    root = site({f"{MODULE}/01-a.md": note("A", "x")})
+    result = build(root, BuildOptions())
+    for page in result.output.rglob("*.html"):
+        assert EVENTS not in page.read_text()
+
+
+def test_incremental_build_renders_only_the_changed_note(site):
+    files = {f"{MODULE}/{i:02d}-n{i}.md": note(f"N{i}", f"Body {i} with $x_{i}$.\n") for i in range(1, 11)}
+    root = site(files)
+    first = build(root, BuildOptions(search=False))
+    assert first.stats["bodies_rendered"] == 10
+    unchanged = build(root, BuildOptions(search=False))
+    assert unchanged.stats["bodies_rendered"] == 0 and unchanged.stats["parsed"] == 0
+    assert unchanged.stats["written"] == 0
+    p = root / MODULE / "05-n5.md"
+    p.write_text(p.read_text().replace("Body 5", "Body five"))
+    one = build(root, BuildOptions(search=False))
+    assert one.stats["bodies_rendered"] == 1 and one.stats["parsed"] == 1
+    assert one.stats["written"] == 1  # only notes/n5/index.html changed
+    clean = build(root, BuildOptions(search=False, clean=True))
+    assert clean.stats["bodies_rendered"] == 10
