@@ -103,7 +103,9 @@ def test_math_is_rendered_at_build_time(site, cli):
     assert "$" not in prose
     assert 'class="katex"' in html and "<math" in html  # HTML for eyes, MathML for screen readers
     assert 'id="eq-norm"' in html and "(1)" in html
-    assert '<a class="eqref" href="#eq-norm">(1)</a>' in html
+    assert '<a class="eqref" href="#eq-norm" data-preview-eq="eq-norm">(1)</a>' in html
+    assert '<a class="eq-link" href="#eq-norm" aria-label="Link to equation (1)">#</a>' in html
+    assert '<a class="header-anchor" href="#definition" aria-label="Link to this section">#</a></h2>' in html
     maps = (root / "public/notes/maps/index.html").read_text()
     assert 'href="/notes/vectors/#eq-norm"' in maps  # cross-note equation reference
     assert 'href="/notes/maps/#composition"' in html
@@ -118,6 +120,18 @@ def test_callouts_footnotes_tables(site, cli):
     assert "<table>" in html and 'class="footnote-ref"' in html
     about = (root / "public/about/index.html").read_text()
     assert "callout-important" in about
+
+
+def test_image_alone_in_paragraph_is_a_figure_with_caption(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", '![A red dot](dot.svg "The dot, enlarged")\n\nInline ![x](dot.svg) here.\n'),
+                 f"{MODULE}/dot.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'})
+    code, out, err = cli("build", root)
+    assert code == 0, err
+    html = (root / "public/notes/a/index.html").read_text()
+    assert re.search(r'<figure class="figure"><img src="/assets/content/curriculum/1-foundations/01-algebra/dot.svg" '
+                     r'alt="A red dot"[^>]*><figcaption>The dot, enlarged</figcaption></figure>', html)
+    assert "<p>Inline <img" in html
+    assert (root / "public/assets/content/curriculum/1-foundations/01-algebra/dot.svg").is_file()
 
 
 def test_broken_note_link_fails_with_location(site, cli):

@@ -218,10 +218,10 @@ class Builder:
             if doc is None:
                 return None
             if doc.has_page:
-                return base + doc.url + (f"#{anchor}" if anchor else ""), doc.title, True
+                return base + doc.url + (f"#{anchor}" if anchor else ""), doc.title, True, doc.summary
             if doc.module is not None:
-                return f"{base}{doc.module.url}#note-{doc.id}", doc.title, False
-            return base, doc.title, False
+                return f"{base}{doc.module.url}#note-{doc.id}", doc.title, False, doc.summary
+            return base, doc.title, False, doc.summary
 
         return resolve_link
 

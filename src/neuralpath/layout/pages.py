@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from neuralpath.content.loader import slugify
 from neuralpath.content.model import Doc, Series
-from neuralpath.graph import Site
+from neuralpath.graph import Site, topological_order
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -52,10 +52,17 @@ class Layout:
             minutes=lambda d: site.reading_minutes.get(d.id, 1), first_member=self.first_member,
             written_in=lambda m: sum(1 for n in m.notes if n.has_page),
             part_note_count=lambda p: sum(len(m.notes) for m in p.modules),
+            written_ids=lambda mods: [n.id for m in mods for n in m.notes if n.has_page],
             nav_pages=[p for p in site.pages() if p.has_page], asset=lambda n: f"{self.root}assets/{n}",
             about=about if about and about.has_page else None, needs_math=False, current_id="",
             description=cfg.site["description"],
         )
+
+    @property
+    def prereq_graph(self) -> dict[str, list[str]]:
+        if not hasattr(self, "_graph"):
+            self._graph = {d.id: [p for p in d.prerequisites if p in self.site.docs] for d in self.site.docs.values()}
+        return self._graph
 
     def first_member(self, s: Series) -> Doc | None:
         for m in s.members:
@@ -80,6 +87,10 @@ class Layout:
         pages += [self.doc(d) for d in s.docs.values() if d.has_page]
         pages += [self.series_index(), *[self.series(x) for x in s.series.values()]]
         pages += [self.journal(), self.essays(), self.tags(), *[self.tag(t) for t in s.tags]]
+        from neuralpath.layout.curriculum_map import render_map
+        if s.modules:
+            pages.append(self._render("map.html", "map/index.html", page_kind="map", svg=Markup(render_map(s, self.root)),
+                                      page_title=self._title("Curriculum map")))
         pages.append(self._render("search.html", "search/index.html", page_kind="search", page_title=self._title("Search")))
         pages.append(self._render("404.html", "404.html", page_kind="404", page_title=self._title("Page not found")))
         return pages
@@ -125,6 +136,7 @@ class Layout:
             "doc.html", d.url + "index.html", page_kind=d.kind, doc=d, body=Markup(self.bodies.get(d.id, "")),
             toc=toc if len(toc) >= 2 else [], prev=prev, next=nxt, series_nav=series_nav,
             prerequisites=[s.docs[p] for p in d.prerequisites if p in s.docs],
+            study_order=[s.docs[i] for i in topological_order(self.prereq_graph, [d.id])] if d.prerequisites else [],
             backlinks=[s.docs[b] for b in s.backlinks.get(d.id, []) if s.docs[b].has_page],
             minutes=s.reading_minutes.get(d.id, 1), page_title=self._title(d.title), current_id=d.id,
             description=d.summary or s.config.site["description"],

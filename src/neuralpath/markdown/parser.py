@@ -93,6 +93,17 @@ def _line_rule(state) -> None:
                     line += child.content.count("\n")
 
 
+def _figure_rule(state) -> None:
+    """A paragraph holding only an image becomes a figure (its title, if any, the caption)."""
+    tokens = state.tokens
+    for i in range(len(tokens) - 2):
+        if tokens[i].type == "paragraph_open" and tokens[i + 1].type == "inline" and tokens[i + 2].type == "paragraph_close":
+            kids = [c for c in tokens[i + 1].children or [] if not (c.type == "text" and not c.content.strip())]
+            if len(kids) == 1 and kids[0].type == "image":
+                tokens[i].hidden = tokens[i + 2].hidden = True
+                kids[0].meta = dict(kids[0].meta or {}, figure=True)
+
+
 def create_markdown(allow_html: bool = True) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": allow_html, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
@@ -106,6 +117,7 @@ def create_markdown(allow_html: bool = True) -> MarkdownIt:
     md.inline.ruler.before("escape", "eqref", _eqref_rule)
     md.core.ruler.push("callouts", callout_rule)
     md.core.ruler.push("lines", _line_rule)
+    md.core.ruler.push("figures", _figure_rule)
     md.options["maxNesting"] = 40
     return md
 

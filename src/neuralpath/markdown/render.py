@@ -36,7 +36,7 @@ class RenderContext:
     body_line: int
     report: Report
     katex: Katex
-    resolve_link: Callable[[str, str], tuple[str, str, bool] | None]  # id, anchor -> (url, title, has_page)
+    resolve_link: Callable[[str, str], tuple[str, str, bool, str] | None]  # id, anchor -> (url, title, has_page, summary)
     resolve_label: Callable[[str], tuple[str, int, str] | None]  # label -> (url#anchor, number, note title|"")
     outputs: dict[int, str] = field(default_factory=dict)  # code block index -> rendered output HTML
     asset_url: Callable[[str, int], str | None] = lambda src, line: src
@@ -90,7 +90,9 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
     if display:
         anchor = f' id="{escape(_label_anchor(labels[0]))}"' if labels else ""
         extra = "".join(f'<span id="{escape(_label_anchor(l))}"></span>' for l in labels[1:])
-        return f'<div class="math-display"{anchor} data-pagefind-ignore>{extra}{res.html}</div>\n'
+        link = (f'<a class="eq-link" href="#{escape(_label_anchor(labels[0]))}" aria-label="Link to equation '
+                f'({number})">#</a>' if labels else "")
+        return f'<div class="math-display"{anchor} data-pagefind-ignore>{extra}{res.html}{link}</div>\n'
     return f'<span class="math-inline" data-pagefind-ignore>{res.html}</span>'
 
 
@@ -111,8 +113,9 @@ def _eqref_html(ctx: RenderContext, label: str, paren: bool, line_rel: int) -> s
     url, number, title = found
     text = f"({number})" if paren else f"{number}"
     if title:
-        return (f'<a class="eqref" href="{escape(url)}" data-preview>{escape(title)}, eq.&nbsp;{text}</a>')
-    return f'<a class="eqref" href="{escape(url)}">{text}</a>'
+        return (f'<a class="eqref" href="{escape(url)}" data-preview-title="{escape(title)}, equation {number}">'
+                f'{escape(title)}, eq.&nbsp;{text}</a>')
+    return f'<a class="eqref" href="{escape(url)}" data-preview-eq="{escape(url[1:])}">{text}</a>'
 
 
 def _eqref_token(self, tokens, idx, options, env) -> str:
@@ -128,13 +131,12 @@ def _link_open(self, tokens, idx, options, env) -> str:
         target, _, anchor = href[5:].partition("#")
         found = ctx.resolve_link(target, anchor)
         if found:
-            url, title, has_page = found
+            url, title, has_page, summary = found
             tok.attrSet("href", url)
             tok.attrSet("class", "xref" if has_page else "xref xref-planned")
-            if not has_page:
-                tok.attrSet("title", f"{title} (planned)")
-            else:
-                tok.attrSet("data-preview", "")
+            tok.attrSet("data-preview-title", title + ("" if has_page else " (planned)"))
+            if summary:
+                tok.attrSet("data-preview-summary", summary)
     elif re.match(r"\s*(javascript|vbscript|data):", href, re.I):
         tok.attrSet("href", "#")
     elif re.match(r"https?://", href):
@@ -150,7 +152,23 @@ def _image(self, tokens, idx, options, env) -> str:
     url = ctx.asset_url(src, (tok.meta or {}).get("line", 0))
     if url is None:
         return f'<span class="image-missing">{escape(alt)}</span>'
-    return f'<img src="{escape(url)}" alt="{escape(alt)}" loading="lazy" decoding="async">'
+    img = f'<img src="{escape(url)}" alt="{escape(alt)}" loading="lazy" decoding="async">'
+    caption = tok.attrGet("title")
+    if (tok.meta or {}).get("figure"):
+        cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+        return f'<figure class="figure">{img}{cap}</figure>'
+    return img
+
+
+def _heading_close(self, tokens, idx, options, env) -> str:
+    """A visible-on-hover anchor link after each heading's text."""
+    j = idx - 1
+    while j >= 0 and tokens[j].type != "heading_open":
+        j -= 1
+    hid = tokens[j].attrGet("id") if j >= 0 else None
+    link = (f' <a class="header-anchor" href="#{escape(hid)}" aria-label="Link to this section">#</a>'
+            if hid and tokens[j].tag in ("h2", "h3", "h4") else "")
+    return f"{link}</{tokens[idx].tag}>\n"
 
 
 def _fence(self, tokens, idx, options, env) -> str:
@@ -229,6 +247,7 @@ def install_rules(md: MarkdownIt) -> MarkdownIt:
     r("eqref", _eqref_token)
     r("link_open", _link_open)
     r("image", _image)
+    r("heading_close", _heading_close)
     r("fence", _fence)
     r("code_block", _code_block)
     r("blockquote_open", _blockquote_open)

@@ -85,3 +85,140 @@
     }
   });
 })();
+
+// Reading progress in localStorage (no account): mark as read, progress bars, continue card, export/import.
+(function () {
+  "use strict";
+  var KEY = "np-progress";
+  function load() {
+    try { var d = JSON.parse(localStorage.getItem(KEY) || "{}"); d.read = d.read || {}; return d; }
+    catch (e) { return { read: {} }; }
+  }
+  function save(d) { try { localStorage.setItem(KEY, JSON.stringify(d)); } catch (e) {} }
+  var data = load();
+  var btn = document.querySelector(".mark-read");
+  if (btn) {
+    var id = btn.getAttribute("data-note");
+    data.last = { id: id, title: btn.getAttribute("data-title"), url: location.pathname, at: Date.now() };
+    save(data);
+    var sync = function () {
+      var on = !!data.read[id];
+      btn.setAttribute("aria-pressed", on ? "true" : "false");
+      btn.textContent = on ? "Read ✓" : "Mark as read";
+    };
+    btn.parentNode.hidden = false;
+    sync();
+    btn.addEventListener("click", function () {
+      data = load();
+      if (data.read[id]) delete data.read[id]; else data.read[id] = Date.now();
+      save(data); sync(); render();
+    });
+  }
+  function render() {
+    data = load();
+    document.querySelectorAll(".progress[data-notes]").forEach(function (el) {
+      var ids = el.getAttribute("data-notes").split(" ");
+      var n = ids.filter(function (i) { return data.read[i]; }).length;
+      el.querySelector("progress").value = n;
+      el.querySelector(".progress-text").textContent = n + " of " + ids.length + " read";
+      el.hidden = false;
+    });
+    document.querySelectorAll(".note-item[id^='note-']").forEach(function (li) {
+      li.classList.toggle("is-read", !!data.read[li.id.slice(5)]);
+    });
+    var study = document.querySelector(".study-order");
+    if (study) {
+      var left = 0;
+      study.querySelectorAll("li[data-note]").forEach(function (li) {
+        li.hidden = !!data.read[li.getAttribute("data-note")];
+        if (!li.hidden) left++;
+      });
+      study.hidden = left === 0 || Object.keys(data.read).length === 0;
+    }
+    var cont = document.getElementById("continue");
+    if (cont && data.last && data.last.url) {
+      var a = document.getElementById("continue-link");
+      a.href = data.last.url; a.textContent = data.last.title || data.last.url;
+      cont.querySelector(".continue-meta").textContent = data.read[data.last.id] ? "(read)" : "";
+      cont.hidden = false;
+    }
+  }
+  render();
+  var tools = document.querySelector(".progress-tools");
+  if (tools) {
+    tools.hidden = false;
+    var status = tools.querySelector(".progress-status");
+    tools.querySelector("[data-progress-export]").addEventListener("click", function () {
+      var blob = new Blob([JSON.stringify(load(), null, 2)], { type: "application/json" });
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(blob); a.download = "neural-path-progress.json";
+      document.body.appendChild(a); a.click(); a.remove();
+      status.textContent = "Exported " + Object.keys(load().read).length + " notes.";
+    });
+    tools.querySelector("[data-progress-import]").addEventListener("change", function (e) {
+      var f = e.target.files[0];
+      if (!f) return;
+      f.text().then(function (t) {
+        var d = JSON.parse(t);
+        if (!d || typeof d.read !== "object") throw new Error("not a progress file");
+        var cur = load();
+        Object.keys(d.read).forEach(function (k) { cur.read[k] = d.read[k]; });
+        if (d.last && !cur.last) cur.last = d.last;
+        save(cur); render();
+        status.textContent = "Imported; " + Object.keys(cur.read).length + " notes marked as read.";
+      }).catch(function (err) { status.textContent = "Could not import: " + err.message; });
+    });
+  }
+})();
+
+// Copy buttons on code, and previews of linked notes and equations (hover or keyboard focus).
+(function () {
+  "use strict";
+  document.querySelectorAll(".code-block").forEach(function (block) {
+    var pre = block.querySelector("pre");
+    if (!pre || !navigator.clipboard) return;
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "copy-code"; b.textContent = "Copy";
+    b.setAttribute("aria-label", "Copy code to clipboard");
+    b.addEventListener("click", function () {
+      navigator.clipboard.writeText(pre.innerText).then(function () {
+        b.textContent = "Copied"; setTimeout(function () { b.textContent = "Copy"; }, 1500);
+      });
+    });
+    block.insertBefore(b, pre);
+  });
+  var tip = null, owner = null;
+  function hide() { if (tip) { tip.remove(); tip = null; } if (owner) { owner.removeAttribute("aria-describedby"); owner = null; } }
+  function show(a) {
+    hide();
+    var t = document.createElement("div");
+    t.className = "preview"; t.id = "np-preview"; t.setAttribute("role", "tooltip");
+    var eq = a.getAttribute("data-preview-eq");
+    if (eq) {
+      var src = document.getElementById(eq);
+      if (!src) return;
+      var clone = src.cloneNode(true);
+      clone.removeAttribute("id");
+      clone.querySelectorAll("[id]").forEach(function (n) { n.removeAttribute("id"); });
+      clone.querySelectorAll(".eq-link").forEach(function (n) { n.remove(); });
+      t.appendChild(clone);
+    } else {
+      var h = document.createElement("strong"); h.textContent = a.getAttribute("data-preview-title"); t.appendChild(h);
+      var s = a.getAttribute("data-preview-summary");
+      if (s) { var p = document.createElement("p"); p.textContent = s; t.appendChild(p); }
+    }
+    document.body.appendChild(t);
+    var r = a.getBoundingClientRect();
+    var left = Math.max(8, Math.min(r.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - t.offsetWidth - 8));
+    t.style.left = left + "px"; t.style.top = (r.bottom + window.scrollY + 6) + "px";
+    a.setAttribute("aria-describedby", "np-preview");
+    tip = t; owner = a;
+  }
+  document.querySelectorAll("a[data-preview-title], a[data-preview-eq]").forEach(function (a) {
+    a.addEventListener("mouseenter", function () { show(a); });
+    a.addEventListener("focus", function () { show(a); });
+    a.addEventListener("mouseleave", hide);
+    a.addEventListener("blur", hide);
+  });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") hide(); });
+})();
