@@ -24,7 +24,7 @@ def built(tmp_path_factory):
 
             Repeated multiplication converges to the dominant eigenvector.
             """, tags="[linear-algebra]"),
-        f"{MODULE}/02-svd.md": note("Singular values", "## Intro\n\nSingular values are square roots.\n\n## More\n\nText.\n",
+        f"{MODULE}/02-svd.md": note("Singular values", "## Intro\n\nSingular values are square roots of [eigenvalues](note:eigen).\n\n## More\n\nText.\n",
                                     prerequisites="[eigen]"),
         "content/journal/essay.md": '---\ntitle: "An Essay"\ndate: 2025-01-02\nsummary: "Prose."\n---\nEssay text.\n',
         "content/pages/about.md": '---\ntitle: "About"\n---\nAbout text.\n',
@@ -101,3 +101,53 @@ def test_math_visible_without_javascript(browser, built):
     assert box and box["width"] > 10 and box["height"] > 5
     assert page.locator(".katex .mathnormal").first.evaluate("e => getComputedStyle(e).fontFamily").startswith("KaTeX")
     ctx.close()
+
+
+def test_mark_as_read_updates_module_progress(browser_context, built):
+    page = browser_context.new_page()
+    page.goto(built + "/modules/01-algebra/")
+    assert page.inner_text(".page-header .progress-text") == "0 of 2 read"
+    page.goto(built + "/notes/svd/")
+    study = page.locator(".study-order")
+    assert study.is_hidden()  # nothing read yet: no study order shown
+    page.click(".mark-read")
+    assert page.get_attribute(".mark-read", "aria-pressed") == "true"
+    page.goto(built + "/modules/01-algebra/")
+    assert page.inner_text(".page-header .progress-text") == "1 of 2 read"
+    assert page.evaluate("document.querySelector('#note-svd').classList.contains('is-read')")
+    page.goto(built + "/")
+    assert page.inner_text("#continue-link") == "Singular values"
+    assert page.locator("#continue").is_visible()
+    page.goto(built + "/notes/svd/")
+    page.click(".mark-read")  # toggles back
+    page.goto(built + "/modules/01-algebra/")
+    assert page.inner_text(".page-header .progress-text") == "0 of 2 read"
+    page.close()
+
+
+def test_progress_export_import_roundtrip(browser_context, built, tmp_path):
+    page = browser_context.new_page()
+    page.goto(built + "/")
+    page.evaluate("localStorage.setItem('np-progress', JSON.stringify({read: {eigen: 1}}))")
+    page.reload()
+    with page.expect_download() as dl:
+        page.click("[data-progress-export]")
+    path = tmp_path / "progress.json"
+    dl.value.save_as(path)
+    assert '"eigen"' in path.read_text()
+    page.evaluate("localStorage.clear()")
+    page.set_input_files("[data-progress-import]", str(path))
+    page.wait_for_function("document.querySelector('.progress-status').textContent.includes('Imported')")
+    assert page.evaluate("JSON.parse(localStorage.getItem('np-progress')).read.eigen") == 1
+    page.close()
+
+
+def test_link_preview_on_focus(browser_context, built):
+    page = browser_context.new_page()
+    page.goto(built + "/notes/svd/")
+    page.focus("a.xref")
+    tip = page.locator("#np-preview")
+    assert tip.is_visible() and "Eigenvalues" in tip.inner_text()
+    page.keyboard.press("Escape")
+    assert page.locator("#np-preview").count() == 0
+    page.close()
