@@ -32,7 +32,11 @@ def test_output_value_and_figure_on_page(site, cli):
     html = page(root, "a")
     assert '<pre class="stdout">42\n</pre>' in html
     assert '<pre class="value">42.5</pre>' in html
-    assert re.search(r'<figure class="output-figure" role="img" aria-label="A straight line"><svg', html)
+    m = re.search(r'<figure class="output-figure"><img src="/(assets/figures/\w+\.svg)" alt="A straight line" '
+                  r'width="\d+" height="\d+"', html)
+    assert m, html
+    svg = (root / "public" / m.group(1)).read_text()
+    assert svg.startswith("<?xml") and "<svg" in svg and "<path" in svg
     assert "This page ran 3 code blocks" in html
 
 

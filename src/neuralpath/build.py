@@ -243,6 +243,8 @@ class Builder:
                 staging.write(page.path, page.html)
             for rel, src in self.copies.items():
                 staging.copy(src, rel)
+            for rel, svg in getattr(site, "exec_files", {}).items():
+                staging.write(rel, svg)
             css = (STATIC / "site.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + pygments_css()
             staging.write("assets/site.css", css)
             for f in STATIC.iterdir():

@@ -20,6 +20,20 @@ from neuralpath import __version__
 FILE = "build-cache.pickle"
 
 
+def _engine_fingerprint() -> str:
+    """Version plus the size and mtime of the engine's own files: a changed engine never reuses a cache."""
+    pkg = Path(__file__).parent
+    parts = [__version__]
+    for f in sorted(pkg.rglob("*")):
+        if f.suffix in (".py", ".html", ".css", ".js") and "__pycache__" not in f.parts:
+            st = f.stat()
+            parts.append(f"{f.relative_to(pkg)}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+ENGINE = _engine_fingerprint()
+
+
 def digest(*parts) -> str:
     h = hashlib.blake2b(digest_size=16)
     for p in parts:
@@ -30,7 +44,7 @@ def digest(*parts) -> str:
 
 @dataclass
 class BuildCache:
-    version: str = __version__
+    version: str = ENGINE
     parsed: dict = field(default_factory=dict)
     bodies: dict = field(default_factory=dict)
     math: dict = field(default_factory=dict)
@@ -42,7 +56,7 @@ class BuildCache:
         try:
             with open(folder / FILE, "rb") as f:
                 obj = pickle.load(f)
-            if isinstance(obj, cls) and obj.version == __version__:
+            if isinstance(obj, cls) and obj.version == ENGINE:
                 return obj
         except Exception:  # noqa: BLE001 - a missing, old or damaged cache is simply rebuilt
             pass

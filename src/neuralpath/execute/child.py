@@ -70,7 +70,6 @@ def _figures(plt, alt: str, salt: str) -> list[dict]:
         with plt.rc_context({"svg.hashsalt": f"{salt}-{k}", "svg.fonttype": "none"}):
             fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
         svg = buf.getvalue()
-        svg = svg[svg.find("<svg"):]
         svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
         out.append({"svg": svg, "alt": alt})
     plt.close("all")

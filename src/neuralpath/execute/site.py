@@ -4,7 +4,9 @@ and the HTML shown under each block."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import re
 import os
 import subprocess
 import sys
@@ -66,6 +68,8 @@ def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=
     cache = ExecCache(config.cache_dir)
     settings = {"memory_mb": config.build["memory_limit_mb"], "output_limit": config.build["output_limit_kb"]}
     jobs, outputs, extras = [], {}, {}
+    files: dict[str, str] = {}  # output path -> SVG text of each figure
+    base = config.base_path
     stats = {"executed": 0, "cached": 0, "skipped": 0}
     for doc_id, parsed in site.parsed.items():
         doc = site.docs.get(doc_id)
@@ -89,7 +93,7 @@ def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=
                 continue
         if hit is not None:
             stats["cached"] += 1
-            _apply(doc, hit, blocks, outputs, extras, report)
+            _apply(doc, hit, blocks, outputs, extras, report, files, base)
             continue
         jobs.append((doc, blocks, key))
     if jobs:
@@ -100,10 +104,11 @@ def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=
             result["ran_on"] = dt.date.today().isoformat()
             result["python"] = sys.version.split()[0]
             stats["executed"] += 1
-            failed = _apply(doc, result, blocks, outputs, extras, report)
+            failed = _apply(doc, result, blocks, outputs, extras, report, files, base)
             if not failed:
                 cache.put(key, doc.id, result)
     site.exec_stats = stats
+    site.exec_files = files
     return outputs, extras
 
 
@@ -146,7 +151,7 @@ def _expected(block_result, blocks) -> bool:
     return bool(opts.get("raises"))
 
 
-def _apply(doc, result, blocks, outputs, extras, report) -> bool:
+def _apply(doc, result, blocks, outputs, extras, report, files, base) -> bool:
     """Render outputs, report failures; returns True when the note failed."""
     by_index = {b["index"]: b for b in blocks}
     html = outputs.setdefault(doc.id, {})
@@ -177,7 +182,7 @@ def _apply(doc, result, blocks, outputs, extras, report) -> bool:
         if br.get("figures") and not str(block["options"].get("alt", "")).strip():
             report.warning(doc.source.path, block["line"] - 1, "this block draws a figure without alt text: "
                            'add {alt="what the figure shows"} after ```python', rule="figure-alt")
-        html[br["index"]] = output_html(br)
+        html[br["index"]] = output_html(br, files, base)
     crash = result.get("crash")
     if crash:
         failed = True
@@ -192,7 +197,7 @@ def _apply(doc, result, blocks, outputs, extras, report) -> bool:
     return failed
 
 
-def output_html(br: dict) -> str:
+def output_html(br: dict, files: dict[str, str], base: str = "/") -> str:
     parts = []
     if br.get("stdout"):
         parts.append(f'<pre class="stdout">{escape(br["stdout"])}</pre>')
@@ -203,8 +208,15 @@ def output_html(br: dict) -> str:
     if br.get("truncated"):
         parts.append('<p class="output-note">Output truncated at the size limit.</p>')
     for fig in br.get("figures", []):
+        # Each figure is its own SVG file: no id collisions between figures, a small page DOM, lazy loading.
         alt = escape(fig.get("alt") or "Figure drawn by this code block")
-        parts.append(f'<figure class="output-figure" role="img" aria-label="{alt}">{_svg_clean(fig["svg"])}</figure>')
+        svg = fig["svg"]
+        rel = f"assets/figures/{hashlib.blake2b(svg.encode(), digest_size=10).hexdigest()}.svg"
+        files[rel] = svg
+        w, h = _svg_size(svg)
+        size = f' width="{w}" height="{h}"' if w and h else ""
+        parts.append(f'<figure class="output-figure"><img src="{base}{rel}" alt="{alt}"{size} loading="lazy" '
+                     f'decoding="async"></figure>')
     err = br.get("error")
     if err:
         parts.append(f'<pre class="error">{escape(err["type"])}: {escape(err["message"])}</pre>')
@@ -213,9 +225,15 @@ def output_html(br: dict) -> str:
     return ('<div class="output"><p class="output-label">Output</p>' + "".join(parts) + "</div>")
 
 
-def _svg_clean(svg: str) -> str:
-    import re
-    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg)
-    svg = re.sub(r'\s(version|xmlns:xlink)="[^"]*"', "", svg, count=0)
-    svg = svg.replace("xlink:href", "href")
-    return re.sub(r"<svg ", '<svg aria-hidden="true" focusable="false" ', svg, count=1)
+def _svg_size(svg: str) -> tuple[int | None, int | None]:
+    """Pixel size from the root element's width/height (matplotlib writes points)."""
+    start = svg.find("<svg")
+    head = svg[start: svg.find(">", start) + 1]
+    dims = []
+    for attr in ("width", "height"):
+        m = re.search(attr + r'="([\d.]+)(pt|px)?"', head)
+        if not m:
+            return None, None
+        v = float(m.group(1)) * (4 / 3 if m.group(2) == "pt" else 1)
+        dims.append(round(v))
+    return dims[0], dims[1]

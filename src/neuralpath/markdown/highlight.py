@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from html import escape
 
@@ -25,10 +26,47 @@ def highlight(code: str, lang: str) -> str:
     return _highlight(code, lexer, _FORMATTER)
 
 
+CODE_BG = {"light": "#f3f1ec", "dark": "#1d2327"}  # must match --code-bg in site.css
+
+
+def _lum(hex6: str) -> float:
+    def ch(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(hex6[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((_lum(a), _lum(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _readable(color: str, bg: str, dark: bool) -> str:
+    """Move a token colour towards white (dark theme) or black (light theme) until it reaches WCAG AA 4.5:1."""
+    c = color.lstrip("#")
+    if len(c) == 3:
+        c = "".join(x * 2 for x in c)
+    b = bg.lstrip("#")
+    rgb = [int(c[i:i + 2], 16) for i in (0, 2, 4)]
+    target = 255 if dark else 0
+    for _ in range(40):
+        hexed = "".join(f"{v:02x}" for v in rgb)
+        if contrast(hexed, b) >= 4.6:
+            return "#" + hexed
+        rgb = [round(v + (target - v) * 0.1) for v in rgb]
+    return "#" + "".join(f"{v:02x}" for v in rgb)
+
+
+def _fix_contrast(css: str, bg: str, dark: bool) -> str:
+    return re.sub(r"(?<![-\w])color: (#[0-9a-fA-F]{3,6})", lambda m: "color: " + _readable(m.group(1), bg, dark), css)
+
+
 def pygments_css() -> str:
     """Light palette for :root, dark palette under [data-theme=dark] and prefers-color-scheme."""
-    light = HtmlFormatter(style="default", classprefix="hl-").get_style_defs(".highlight")
-    dark = HtmlFormatter(style="github-dark", classprefix="hl-").get_style_defs(".highlight")
+    light = _fix_contrast(HtmlFormatter(style="default", classprefix="hl-").get_style_defs(".highlight"),
+                          CODE_BG["light"], False)
+    dark = _fix_contrast(HtmlFormatter(style="github-dark", classprefix="hl-").get_style_defs(".highlight"),
+                         CODE_BG["dark"], True)
     dark_rules = "\n".join(
         line.replace(".highlight", ":root[data-theme=dark] .highlight", 1)
         for line in dark.splitlines() if line.startswith(".highlight .")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,25 @@ function npRender(tex, display, macros, maxExpand) {
   }
 }
 """
+
+
+_MTD_WIDTH = re.compile(r'(<mtd\b[^>]*?)\s+width="[^"]*"')
+_SCRIPT_APPLY = re.compile(r"<mo>\u2061</mo>(?=</msub>|</msup>|</msubsup>|</munder>|</mover>)")
+_NEG_HEIGHT = re.compile(r"height:-[0-9.]+em;?")
+
+
+def _valid_mathml(html: str) -> str:
+    """Make KaTeX's output pass the HTML validator without changing what is displayed:
+    - `width` on <mtd> (array column spacing) is not in HTML's MathML content model;
+    - an operator name in a script (`\ell_{\max}`) gets a third child U+2061 inside <msub>;
+    - a negative CSS height is invalid and ignored by browsers anyway."""
+    if "<mtd" in html:
+        html = _MTD_WIDTH.sub(r"\1", html)
+    if "\u2061" in html:
+        html = _SCRIPT_APPLY.sub("", html)
+    if "height:-" in html:
+        html = _NEG_HEIGHT.sub("", html)
+    return html
 
 
 @dataclass(frozen=True)
@@ -107,7 +127,8 @@ class Katex:
         else:
             raw = self._ctx().call("npRender", tex, display, self.macros_json, self.max_expand)
             data = json.loads(raw)
-            res = MathResult(data.get("html"), data.get("error"), data.get("position"))
+            html = data.get("html")
+            res = MathResult(_valid_mathml(html) if html else html, data.get("error"), data.get("position"))
             self.rendered += 1
         self.cache[k] = res
         return res

@@ -109,8 +109,21 @@ def create_markdown(allow_html: bool = True) -> MarkdownIt:
     md.enable(["table", "strikethrough"])
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
     # Let a `$$` line interrupt a paragraph, as authors write it (GitHub, Pandoc and Obsidian agree).
-    rule = next(r for r in md.block.ruler.__rules__ if r.name == "math_block")
-    md.block.ruler.at("math_block", rule.fn, {"alt": ["paragraph", "reference", "blockquote", "list"]})
+    # The plugin's rule pushes tokens even when asked silently whether it would match (which is how
+    # paragraph interruption asks), so the probe runs on a throwaway token list.
+    rule = next(r for r in md.block.ruler.__rules__ if r.name == "math_block").fn
+
+    def math_block(state, start, end, silent):
+        if not silent:
+            return rule(state, start, end, False)
+        tokens, line = state.tokens, state.line
+        state.tokens = []
+        try:
+            return rule(state, start, end, True)
+        finally:
+            state.tokens, state.line = tokens, line
+
+    md.block.ruler.at("math_block", math_block, {"alt": ["paragraph", "reference", "blockquote", "list"]})
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=lambda s: slugify(s) or "section")

@@ -211,7 +211,7 @@ def _blockquote_open(self, tokens, idx, options, env) -> str:
         open_attr = " open" if meta["fold"] == "+" else ""
         return (f'<details class="callout callout-{kind}"{open_attr}><summary class="callout-title">{heading}</summary>'
                 f'<div class="callout-body">\n')
-    return (f'<aside class="callout callout-{kind}" aria-label="{label}"><p class="callout-title">{heading}</p>'
+    return (f'<div class="callout callout-{kind}" role="note"><p class="callout-title">{heading}</p>'
             f'<div class="callout-body">\n')
 
 
@@ -219,7 +219,7 @@ def _blockquote_close(self, tokens, idx, options, env) -> str:
     meta = tokens[idx].meta or {}
     if not meta.get("callout"):
         return "</blockquote>\n"
-    return "</div></details>\n" if meta.get("fold") else "</div></aside>\n"
+    return "</div></details>\n" if meta.get("fold") else "</div></div>\n"
 
 
 def _html(self, tokens, idx, options, env, block: bool) -> str:
