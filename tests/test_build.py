@@ -244,3 +244,21 @@ def test_cli_subprocess_has_no_traceback(site):
     assert proc.returncode == 1
     assert "01-a.md:2:" in proc.stderr and "invalid front matter" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_display_math_right_after_a_paragraph_renders_once(site, cli):
+    body = "Text before\n$$\na = b \\label{eq:one}\n$$\nText between\n$$\nc = d \\label{eq:two}\n$$\nSee \\eqref{eq:two}.\n"
+    root = site({f"{MODULE}/01-a.md": note("A", body)})
+    assert cli("build", root)[0] == 0
+    html = (root / "public/notes/a/index.html").read_text()
+    assert html.count('class="math-display"') == 2
+    assert html.count('id="eq-one"') == 1 and html.count('id="eq-two"') == 1
+    assert '<a class="eqref" href="#eq-two" data-preview-eq="eq-two">(2)</a>' in html
+
+
+def test_duplicate_equation_label_is_reported(site, cli):
+    body = "$$\na \\label{eq:x}\n$$\n\n$$\nb \\label{eq:x}\n$$\n"
+    root = site({f"{MODULE}/01-a.md": note("A", body)})
+    code, out, err = cli("build", root)
+    assert code == 1
+    assert "01-a.md:9:1: error: \\label{eq:x} is already used at line 5" in err

@@ -91,7 +91,8 @@ class Builder:
                     stats["parsed"] += 1
                 parsed[doc.id] = p
                 for line, message, rule in p.warnings:
-                    report.warning(doc.source.path, line, message, rule=rule)
+                    add = report.error if rule == "duplicate-label" else report.warning
+                    add(doc.source.path, line, message, rule=rule)
         site = resolve(config, content, parsed, report)
         self._check_images(site, report)
         outputs, extras = self._execute(site, config)

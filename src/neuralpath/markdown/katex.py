@@ -59,7 +59,7 @@ _NEG_HEIGHT = re.compile(r"height:-[0-9.]+em;?")
 
 
 def _valid_mathml(html: str) -> str:
-    """Make KaTeX's output pass the HTML validator without changing what is displayed:
+    r"""Make KaTeX's output pass the HTML validator without changing what is displayed:
     - `width` on <mtd> (array column spacing) is not in HTML's MathML content model;
     - an operator name in a script (`\ell_{\max}`) gets a third child U+2061 inside <msub>;
     - a negative CSS height is invalid and ignored by browsers anyway."""

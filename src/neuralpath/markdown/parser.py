@@ -161,6 +161,10 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
             if labels:
                 eq += 1
                 for lab in labels:
+                    if lab in parsed.labels:
+                        parsed.warnings.append((line, f"\\label{{{lab}}} is already used at line "
+                                                f"{parsed.label_lines[lab]}; give each equation its own label",
+                                                "duplicate-label"))
                     parsed.labels.setdefault(lab, eq)
                     parsed.label_lines.setdefault(lab, line)
                 tok.meta = dict(tok.meta or {}, number=eq, labels=labels)
