@@ -108,7 +108,7 @@ class Builder:
         result.stats = {"math_rendered": katex.rendered, "docs": len(parsed), **stats, **ex}
         if report.errors:
             raise BuildFailed(report)
-        layout = Layout(site, bodies, extras)
+        layout = Layout(site, bodies, extras, css=site_css(), katex_css=katex_css(config.base_path))
         pages = layout.all_pages()
         result.pages = len(pages)
         if self.options.write:
@@ -246,8 +246,7 @@ class Builder:
                 staging.copy(src, rel)
             for rel, svg in getattr(site, "exec_files", {}).items():
                 staging.write(rel, svg)
-            css = (STATIC / "site.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + pygments_css()
-            staging.write("assets/site.css", css)
+            staging.write("assets/site.css", site_css())
             for f in STATIC.iterdir():
                 if f.name != "site.css" and f.is_file():
                     staging.copy(f, f"assets/{f.name}")
@@ -277,6 +276,18 @@ class Builder:
     def _search_index(self, staging: Staging) -> None:
         from neuralpath.search import build_index
         build_index(staging, self.report, self.options.progress)
+
+
+def site_css() -> str:
+    return (STATIC / "site.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + pygments_css()
+
+
+def katex_css(base_path: str) -> str:
+    """KaTeX's stylesheet for inlining: font URLs made absolute, and only the woff2 sources kept
+    (every browser that runs this site reads woff2; the woff/ttf fallbacks only add bytes)."""
+    css = (katex_dir() / "katex.min.css").read_text(encoding="utf-8")
+    css = re.sub(r',url\(fonts/[^)]+\.woff\) format\("woff"\),url\(fonts/[^)]+\.ttf\) format\("truetype"\)', "", css)
+    return css.replace("url(fonts/", f"url({base_path}assets/katex/fonts/")
 
 
 def build(root: Path, options: BuildOptions | None = None) -> BuildResult:

@@ -38,7 +38,8 @@ def fmt_date(d: dt.date) -> str:
 
 
 class Layout:
-    def __init__(self, site: Site, bodies: dict[str, str], extras: dict[str, dict] | None = None):
+    def __init__(self, site: Site, bodies: dict[str, str], extras: dict[str, dict] | None = None,
+                 css: str = "", katex_css: str = ""):
         self.site = site
         self.bodies = bodies  # id -> rendered HTML (docs, and "part:<slug>", "module:<slug>", "series:<id>")
         self.extras = extras or {}  # id -> extra context (execution summary, ...)
@@ -55,7 +56,7 @@ class Layout:
             written_ids=lambda mods: [n.id for m in mods for n in m.notes if n.has_page],
             nav_pages=[p for p in site.pages() if p.has_page], asset=lambda n: f"{self.root}assets/{n}",
             about=about if about and about.has_page else None, needs_math=False, current_id="",
-            description=cfg.site["description"],
+            description=cfg.site["description"], inline_css=Markup(css), katex_css=Markup(katex_css),
         )
 
     @property
