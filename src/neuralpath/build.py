@@ -22,7 +22,7 @@ from neuralpath.layout.pages import Layout
 from neuralpath.markdown.highlight import pygments_css
 from neuralpath.markdown.katex import Katex, katex_dir
 from neuralpath.markdown.parser import create_markdown, parse_document
-from neuralpath.markdown.render import RenderContext, install_rules, render_tokens
+from neuralpath.markdown.render import RenderContext, install_rules, math_requests, render_tokens
 from neuralpath.write import Staging, atom_feed, check_output_dir, robots, sitemap
 
 STATIC = Path(__file__).parent / "layout" / "static"
@@ -178,6 +178,7 @@ class Builder:
                 outputs=outs or {}, asset_url=asset_url, allow_raw_html=allow,
                 source_lines=source.body.split("\n"))
 
+        todo = []
         for doc_id, parsed in site.parsed.items():
             doc = site.docs.get(doc_id)
             if doc is None:
@@ -185,10 +186,12 @@ class Builder:
             label = (lambda lab, d=doc: site.resolve_label(d, lab))
             assets = self._asset_resolver(doc, site, self.copies)
             outs = outputs.get(doc_id) or {}
-            key = digest(fixed, self.cache.parsed[str(doc.source.path)][0] if str(doc.source.path) in self.cache.parsed else doc.source.body,
+            src_key = self.cache.parsed.get(str(doc.source.path), (doc.source.body,))[0]
+            key = digest(fixed, src_key,
                          [(t, a, link(t, a)) for t, a, _ in parsed.links],
                          [(lab, label(lab)) for lab, _ in parsed.eqrefs],
-                         [(src, assets(src, 0) if not src.startswith(("http:", "https:")) else src) for src, _, _ in parsed.images],
+                         [(src, assets(src, 0) if not src.startswith(("http:", "https:")) else src)
+                          for src, _, _ in parsed.images],
                          sorted(outs.items()))
             hit = self.cache.bodies.get(doc_id)
             if hit and hit[0] == key:
@@ -196,8 +199,15 @@ class Builder:
                 self.report.findings.extend(hit[2])
                 continue
             sub = Report(self.report.root)
-            ctx = ctx_for(doc, doc.source, label, assets, outs, report=sub)
+            todo.append((doc_id, parsed, key, sub, ctx_for(doc, doc.source, label, assets, outs, report=sub)))
+        for doc_id, parsed, _key, _sub, _ctx in todo:
+            if parsed.tokens is None:  # tokens are not kept between builds: parse again to render
+                doc = site.docs[doc_id]
+                parsed.tokens = parse_document(md, doc.source.body, doc.source.body_line).tokens
+        katex.prerender(req for _, parsed, _, _, ctx in todo for req in math_requests(parsed.tokens, ctx))
+        for doc_id, parsed, key, sub, ctx in todo:
             bodies[doc_id] = html = render_tokens(md, parsed.tokens, ctx)
+            parsed.tokens = None  # free them: memory stays bounded by one document's tokens at a time
             self.report.findings.extend(sub.findings)
             stats["bodies_rendered"] += 1
             if not sub.errors:
@@ -261,10 +271,13 @@ class Builder:
             staging.write("robots.txt", robots(config.site["base_url"]))
             arts = [(d, bodies.get(d.id, "")) for d in site.articles() if d.has_page]
             staging.write("feed.xml", atom_feed(config.site, arts))
-            if self.options.search:
+            html_changed = any(rel.endswith(".html") and staging.previous.get(rel) != h
+                               for rel, h in staging.hashes.items()) or set(staging.previous) != set(staging.hashes)
+            have_index = (out / "pagefind" / "pagefind-entry.json").is_file()
+            if self.options.search and (html_changed or not have_index):
                 self._search_index(staging)
-            elif self.options.reuse_search and (out / "pagefind").is_dir():
-                staging.link_tree(out / "pagefind", "pagefind")
+            elif (self.options.search or self.options.reuse_search) and have_index:
+                staging.link_tree(out / "pagefind", "pagefind")  # no page changed: the index still holds
             staging.commit()
         except BaseException:
             staging.discard()

@@ -19,7 +19,7 @@ def cmd_build(args) -> int:
     from neuralpath.build import BuildOptions, build
     opts = BuildOptions(output=Path(args.output) if args.output else None, drafts=args.drafts,
                         execute=not args.no_execute, rerun=args.rerun, keep_going=args.keep_going,
-                        clean=args.clean, progress=None if args.quiet else _progress())
+                        clean=args.clean, search=not args.no_search, progress=None if args.quiet else _progress())
     result = build(Path(args.site), opts)
     _print_findings(result.report, args)
     if not args.quiet:
@@ -91,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--rerun", action="store_true", help="run every note's code even if its cached result is valid")
     b.add_argument("--keep-going", action="store_true", help="report every failing note, not only the first")
     b.add_argument("--clean", action="store_true", help="ignore build caches (parsed notes, math, pages)")
+    b.add_argument("--no-search", action="store_true", help="skip the Pagefind search index")
     b.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     b.set_defaults(func=cmd_build)
 

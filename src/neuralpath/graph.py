@@ -171,6 +171,24 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
+def nearest_prerequisites(graph: dict[str, list[str]], root: str, limit: int = 20) -> list[str]:
+    """Up to `limit` transitive prerequisites of `root`, nearest first (breadth-first), in study order
+    (dependencies first). Bounded so that a long chain of notes does not make every page quadratic."""
+    from collections import deque
+    near, queue = [], deque(graph.get(root, []))
+    seen = {root}
+    while queue and len(near) < limit:
+        n = queue.popleft()
+        if n in seen:
+            continue
+        seen.add(n)
+        near.append(n)
+        queue.extend(graph.get(n, []))
+    keep = set(near)
+    sub = {n: [p for p in graph.get(n, []) if p in keep] for n in near}
+    return topological_order({**sub, root: [n for n in graph.get(root, []) if n in keep]}, [root])
+
+
 def topological_order(graph: dict[str, list[str]], roots: list[str]) -> list[str]:
     """Prerequisites of `roots` (transitively), dependencies first; the roots themselves excluded."""
     seen: set[str] = set()

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from neuralpath.content.loader import slugify
 from neuralpath.content.model import Doc, Series
-from neuralpath.graph import Site, topological_order
+from neuralpath.graph import Site, nearest_prerequisites
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -137,7 +137,7 @@ class Layout:
             "doc.html", d.url + "index.html", page_kind=d.kind, doc=d, body=Markup(self.bodies.get(d.id, "")),
             toc=toc if len(toc) >= 2 else [], prev=prev, next=nxt, series_nav=series_nav,
             prerequisites=[s.docs[p] for p in d.prerequisites if p in s.docs],
-            study_order=[s.docs[i] for i in topological_order(self.prereq_graph, [d.id])] if d.prerequisites else [],
+            study_order=[s.docs[i] for i in nearest_prerequisites(self.prereq_graph, d.id)] if d.prerequisites else [],
             backlinks=[s.docs[b] for b in s.backlinks.get(d.id, []) if s.docs[b].has_page],
             minutes=s.reading_minutes.get(d.id, 1), page_title=self._title(d.title), current_id=d.id,
             description=d.summary or s.config.site["description"],

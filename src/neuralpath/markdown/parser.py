@@ -39,7 +39,7 @@ class CodeBlock:
 class Parsed:
     """What the parse of one document yields; `tokens` are rendered later."""
 
-    tokens: list[Token]
+    tokens: list[Token] | None  # dropped after rendering; re-parsed when a body must be rendered again
     headings: list[tuple[int, str, str, int]] = field(default_factory=list)  # level, id, text, line
     labels: dict[str, int] = field(default_factory=dict)  # equation label -> number
     label_lines: dict[str, int] = field(default_factory=dict)

@@ -72,13 +72,9 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
         m = re.fullmatch(r"\s*\\(eqref|ref)\{([^{}]+)\}\s*", tex)
         if m:
             return _eqref_html(ctx, m.group(2), m.group(1) == "eqref", line_rel)
-    number = (tok.meta or {}).get("number")
     labels = (tok.meta or {}).get("labels", [])
-    body = LABEL_RE.sub("", tex)
-    body = REF_RE.sub(lambda m: _ref_text(ctx, m.group(2), m.group(1) == "eqref"), body)
-    if number is not None:
-        body = body + f"\\tag{{{number}}}"
-    res = ctx.katex.render(body.strip(), display)
+    number = (tok.meta or {}).get("number")
+    res = ctx.katex.render(katex_source(tok, ctx), display)
     if res.error:
         line, col = _locate(ctx, tex, line_rel, res.position)
         msg = res.error.replace("KaTeX parse error: ", "")
@@ -94,6 +90,30 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
                 f'({number})">#</a>' if labels else "")
         return f'<div class="math-display"{anchor} data-pagefind-ignore>{extra}{res.html}{link}</div>\n'
     return f'<span class="math-inline" data-pagefind-ignore>{res.html}</span>'
+
+
+MATH_TYPES = {"math_inline": False, "math_block": True, "math_block_label": True, "math_inline_double": True}
+
+
+def katex_source(tok, ctx: RenderContext) -> str:
+    """The TeX sent to KaTeX for a math token: labels removed, references replaced, equation number tagged."""
+    body = LABEL_RE.sub("", tok.content)
+    body = REF_RE.sub(lambda m: _ref_text(ctx, m.group(2), m.group(1) == "eqref"), body)
+    number = (tok.meta or {}).get("number")
+    if number is not None:
+        body = body + f"\\tag{{{number}}}"
+    return body.strip()
+
+
+def math_requests(tokens, ctx: RenderContext):
+    """Every (TeX, display) a document's render will ask KaTeX for, so they can be rendered in one batch."""
+    for tok in tokens:
+        if tok.type in MATH_TYPES:
+            yield katex_source(tok, ctx), MATH_TYPES[tok.type]
+        elif tok.children:
+            for child in tok.children:
+                if child.type in MATH_TYPES and not re.fullmatch(r"\s*\\(eqref|ref)\{([^{}]+)\}\s*", child.content):
+                    yield katex_source(child, ctx), MATH_TYPES[child.type]
 
 
 def _label_anchor(label: str) -> str:
