@@ -88,7 +88,8 @@ def summarise(prof: Path) -> str:
     if got.get("build total (Builder.run)") is not None:
         rest = build - children.get("build total (Builder.run)", 0.0)
         out.append(f"| build: other (not in a stage above) | | {rest:.2f} | {100 * rest / build:.1f}% |")
-        out.append(f"| outside Builder.run (start-up, imports, CLI) | | {total - build:.2f} | |")
+        outside = total - build  # can come out negative: cProfile's totals and threads that wait do not add up exactly
+        out.append(f"| outside Builder.run (start-up, imports, CLI) | | {max(outside, 0.0):.2f} | |")
     out += ["", "top 15 functions by own time:", ""]
     rows = sorted(st.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:15]
     out.append("| function | calls | own (s) | cumulative (s) |")
