@@ -6,6 +6,8 @@ its file and line; returns a `Site` that the layout stage reads (and never mutat
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import math
 from dataclasses import dataclass, field
 
@@ -42,7 +44,7 @@ class Site:
 
     def articles(self) -> list[Doc]:
         arts = [d for d in self.docs.values() if d.kind == "article"]
-        return sorted(arts, key=lambda d: (d.date or __import__("datetime").date.min, d.id), reverse=True)
+        return sorted(arts, key=lambda d: (d.date or dt.date.min, d.id), reverse=True)
 
     def pages(self) -> list[Doc]:
         return [d for d in self.docs.values() if d.kind == "page"]
@@ -121,7 +123,6 @@ def reading_minutes(p: Parsed, reading: dict) -> int:
 
 
 def _hint(name: str, ids) -> str:
-    import difflib
     close = difflib.get_close_matches(name, list(ids), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

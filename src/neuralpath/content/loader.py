@@ -14,6 +14,7 @@ each sub-folder a module, and the folder itself the single part.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -82,7 +83,6 @@ def validate(source: Source, kind: str, report: Report, *, plain: bool = False) 
     for key, val in meta.items():
         line = source.line_of(key)
         if key not in schema:
-            import difflib
             close = difflib.get_close_matches(key, list(schema), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(schema)}"
             report.warning(path, line, f"unknown front matter field '{key}' for a {kind}{hint}",
