@@ -74,7 +74,13 @@ def test_every_page_type_is_built_and_linked(site, cli):
                 "notes/maps/index.html", "journal/first-essay/index.html", "journal/index.html",
                 "essays/index.html", "series/index.html", "series/path/index.html", "about/index.html",
                 "tags/index.html", "tags/linear-algebra/index.html", "404.html", "sitemap.xml", "feed.xml",
-                "robots.txt", "assets/site.css", "assets/katex/katex.min.css"]:
+                "robots.txt"]:
+        assert (pub / rel).is_file(), rel
+    # stylesheets are separate files with content-hashed names; math pages also link KaTeX's
+    note_page = (pub / "notes/vectors/index.html").read_text()
+    sheets = re.findall(r'<link rel="stylesheet" href="/(assets/[^"]+\.css)">', note_page)
+    assert any(s.startswith("assets/site.") for s in sheets), sheets
+    for rel in sheets:
         assert (pub / rel).is_file(), rel
     assert not (pub / "notes/later").exists()  # planned: listed, no page
     module = (pub / "modules/01-algebra/index.html").read_text()
@@ -262,3 +268,48 @@ def test_duplicate_equation_label_is_reported(site, cli):
     code, out, err = cli("build", root)
     assert code == 1
     assert "01-a.md:9:1: error: \\label{eq:x} is already used at line 5" in err
+
+
+def test_unchanged_rebuild_repeats_warnings_and_keeps_files(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "![](pic.png)\n"), f"{MODULE}/pic.png": "png"})
+    code, _, first = cli("build", root)
+    assert code == 0 and "image-alt" in first
+    page = root / "public/notes/a/index.html"
+    inode = page.stat().st_ino
+    code, _, second = cli("build", root)
+    assert code == 0 and "image-alt" in second  # nothing changed, but the author still sees the warning
+    assert page.stat().st_ino == inode
+
+
+def test_page_edited_by_hand_in_the_output_is_restored(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "Alpha body."), f"{MODULE}/02-b.md": note("B", "Beta body.")})
+    assert cli("build", root)[0] == 0
+    page = root / "public/notes/a/index.html"
+    good = page.read_text()
+    page.write_text("vandalised")
+    assert cli("build", root)[0] == 0
+    assert page.read_text() == good
+    other = root / MODULE / "02-b.md"
+    other.write_text(other.read_text().replace("Beta body", "Beta text"))  # the incremental path checks too
+    page.write_text("vandalised again")
+    assert cli("build", root)[0] == 0
+    assert page.read_text() == good
+
+
+def test_search_records_hold_text_but_no_katex_markup(site):
+    from neuralpath.build import BuildOptions, Builder
+    from neuralpath.layout.pages import jinja_env
+    from neuralpath.search import search_records
+    root = site({f"{MODULE}/01-a.md": note("Vectors", "Eigenvalues $\\lambda_1 \\ge \\lambda_2$ decide it.\n\n"
+                                            "$$\nA v = \\lambda v\n$$\n")})
+    b = Builder(root, BuildOptions(search=False))
+    result = b.run()
+    page = (root / "public/notes/a/index.html").read_text()
+    assert 'class="katex"' in page
+    docs = [d for d in result.site.docs.values() if d.has_page]
+    from neuralpath.build import Bodies
+    bodies = Bodies(b.cache)
+    bodies.keys = {d.id: "x" for d in docs}
+    (url, html), = list(search_records(result.site, docs, bodies, jinja_env()))
+    assert url == "/notes/a/" and "Eigenvalues" in html and "decide it" in html
+    assert "katex" not in html and "data-pagefind-body" in html and 'data-pagefind-filter="type">note' in html

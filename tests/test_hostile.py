@@ -124,14 +124,45 @@ def test_interrupted_build_keeps_previous_site(site, cli, monkeypatch):
     root = site(HEALTHY)
     assert cli("build", root)[0] == 0
     before = (root / "public/notes/ok/index.html").read_text()
+    note = next(root.rglob("*ok*.md"))
+    note.write_text(note.read_text() + "\nAn added sentence.\n")
     import neuralpath.write as w
 
-    def boom(self, rel, data):
+    def boom(self, rel, key, data):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(w.Staging, "write", boom)
+    monkeypatch.setattr(w.Output, "put", boom)
     assert cli("build", root)[0] == 130
     assert (root / "public/notes/ok/index.html").read_text() == before
+    assert [p.name for p in root.iterdir() if p.name.startswith(".public")] == []
+
+
+def test_build_interrupted_while_moving_files_is_completed_by_the_next(site, cli, monkeypatch):
+    root = site(HEALTHY)
+    assert cli("build", root)[0] == 0
+    note = next(root.rglob("*ok*.md"))
+    note.write_text(note.read_text() + "\nAn added sentence.\n")
+    import neuralpath.write as w
+    real = w.recover
+    calls = []
+
+    def interrupted(out):
+        calls.append(out)
+        if (out.parent / f".{out.name}.commit").exists():
+            raise KeyboardInterrupt  # after the journal is complete, before any file moved
+        return real(out)
+
+    monkeypatch.setattr(w, "recover", interrupted)
+    assert cli("build", root)[0] == 130
+    assert "An added sentence" not in (root / "public/notes/ok/index.html").read_text()
+    assert (root / ".public.commit").is_dir()
+    monkeypatch.setattr(w, "recover", real)
+    import neuralpath.build as b
+    monkeypatch.setattr(b, "recover", real)
+    code, _, err = cli("check", root)  # any later command that writes nothing leaves it alone
+    assert code == 0, err
+    assert cli("build", root)[0] == 0
+    assert "An added sentence" in (root / "public/notes/ok/index.html").read_text()
     assert [p.name for p in root.iterdir() if p.name.startswith(".public")] == []
 
 

@@ -6,13 +6,16 @@ load (files -> records) -> parse -> resolve (graph, located errors) -> execute (
 
 from __future__ import annotations
 
+import datetime as dt
+import multiprocessing
+import os
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from neuralpath.cache import BuildCache, digest
+from neuralpath.cache import ENGINE, BuildCache, digest, file_state
 from neuralpath.config import Config, load_config
 from neuralpath.content.loader import load_content
 from neuralpath.content.model import Doc
@@ -23,7 +26,10 @@ from neuralpath.markdown.highlight import pygments_css
 from neuralpath.markdown.katex import Katex, katex_dir
 from neuralpath.markdown.parser import create_markdown, parse_document
 from neuralpath.markdown.render import RenderContext, install_rules, math_requests, render_tokens
-from neuralpath.write import Staging, atom_feed, check_output_dir, robots, sitemap
+from neuralpath.content import frontmatter
+from neuralpath.layout.pages import jinja_env
+from neuralpath.markdown import katex as katex_module
+from neuralpath.write import MARKER, Output, atom_feed, check_output_dir, recover, robots, sitemap
 
 STATIC = Path(__file__).parent / "layout" / "static"
 
@@ -37,11 +43,11 @@ class BuildOptions:
     keep_going: bool = False
     write: bool = True  # False for `check`: run every stage but write nothing
     clean: bool = False  # ignore caches (parsed notes, rendered math and bodies); code results too with rerun
-    cache: BuildCache | None = None  # the dev server passes one to keep between rebuilds
+    cache: BuildCache | None = None  # a cache to use instead of .neuralpath/build-cache.sqlite (tests)
     search: bool = True  # build the Pagefind index when pagefind is installed
     reuse_search: bool = False  # without search: carry the previous output's index over (dev server)
-    progress: object = None  # callable(str) for stage lines, or None
-    persist: bool = True  # save the cache under .neuralpath/ (the dev server keeps it in memory)
+    progress: object = None  # a Progress (see progress.py), or None
+    jobs: int = 0  # processes for rendering bodies; 0 = one per core
 
 
 @dataclass
@@ -54,72 +60,167 @@ class BuildResult:
     stats: dict = field(default_factory=dict)
 
 
+class Bodies:
+    """Rendered bodies by id: documents' from the cache (read when a page is rendered, so a build holds
+    one body at a time), part/module/series introductions in memory."""
+
+    def __init__(self, cache: BuildCache):
+        self.cache = cache
+        self.keys: dict[str, str] = {}
+        self.small: dict[str, str] = {}
+
+    def key(self, body_id: str) -> str:
+        return self.keys.get(body_id, "")
+
+    def html(self, body_id: str) -> str:
+        if body_id in self.small:
+            return self.small[body_id]
+        return self.cache.body_html(body_id)[0] if body_id in self.keys else ""
+
+    def search(self, body_id: str) -> str:
+        return self.cache.body_html(body_id)[1] if body_id in self.keys else ""
+
+
 class Builder:
     def __init__(self, root: Path, options: BuildOptions | None = None):
         self.root = Path(root).resolve()
         self.options = options or BuildOptions()
         self.report = Report(self.root)
+        self.progress = self.options.progress
+
+    def say(self, msg: str) -> None:
+        if self.progress is not None:
+            self.progress.line(msg)
 
     def run(self) -> BuildResult:
         t0 = time.perf_counter()
         report = self.report
+        opts = self.options
         config = load_config(self.root, report)
-        out = (self.options.output or config.output_dir).resolve()
-        if self.options.write:
+        out = (opts.output or config.output_dir).resolve()
+        if opts.write:
             check_output_dir(out, config.content_dir, config.root)
-        cache = self.options.cache
-        if cache is None:
-            cache = BuildCache() if self.options.clean else BuildCache.load(config.cache_dir)
-        elif self.options.clean:
-            cache.__init__()
+            recover(out)
+        cache = opts.cache if opts.cache is not None else BuildCache.load(config.cache_dir)
+        if opts.clean:
+            cache.clear()
         self.cache = cache
-        say = self.options.progress or (lambda msg: None)
-        content = load_content(config, report, drafts=self.options.drafts)
-        say(f"loaded {len(content.docs)} documents in {len(content.modules)} modules")
+        try:
+            return self._run(config, out, t0)
+        finally:
+            try:
+                cache.save()
+            except Exception as e:  # noqa: BLE001 - a cache that cannot be saved costs time, not correctness
+                report.warning(config.cache_dir, 1, f"could not save the build cache: {e}", rule="cache")
+
+    def _manifest(self, config: Config) -> str:
+        """Everything a build reads, by size and mtime: when it matches the last build, nothing changed."""
+        files = []
+        for folder, dirs, names in os.walk(config.content_dir):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for n in sorted(names):
+                try:
+                    st = os.stat(os.path.join(folder, n))
+                except OSError:
+                    continue
+                files.append((folder, n, st.st_size, st.st_mtime_ns))
+        cfg = config.root / "neuralpath.toml"
+        cfg_state = (cfg.stat().st_size, cfg.stat().st_mtime_ns) if cfg.is_file() else None
+        env = {v: bool(os.environ.get(v)) for v in self.cache.get_meta("env_vars", [])}
+        o = self.options
+        return digest(ENGINE, dt.date.today().isoformat(), cfg_state, files, env, o.drafts, o.execute,
+                      o.search, o.reuse_search, str(o.output))
+
+    def _nothing_changed(self, manifest: str, out: Path) -> bool:
+        if self.options.rerun or self.cache.get_meta("manifest") != manifest:
+            return False
+        if not (out / MARKER).is_file():
+            return False
+        for rel, (_, size, mtime) in self.cache.pages(str(out)).items():
+            try:
+                st = os.stat(out / rel)
+            except OSError:
+                return False
+            if (st.st_size, st.st_mtime_ns) != (size, mtime):
+                return False
+        return True
+
+    def _run(self, config: Config, out: Path, t0: float) -> BuildResult:
+        report, cache, opts = self.report, self.cache, self.options
+        stats = {"parsed": 0, "bodies_rendered": 0, "math_rendered": 0, "written": 0, "kept": 0}
+        result = BuildResult(report=report, output=out, stats=stats)
+        manifest = self._manifest(config) if opts.write else None
+        if opts.write and self._nothing_changed(manifest, out):
+            report.findings.extend(cache.get_meta("findings", []))
+            result.pages = cache.get_meta("page_count", 0)
+            result.stats.update(docs=cache.get_meta("doc_count", 0), kept=len(cache.pages(str(out))),
+                                unchanged=True)
+            self.say("nothing changed since the last build")
+            result.seconds = time.perf_counter() - t0
+            return result
+        frontmatter.YAML_MEMO = cache.yaml
+        try:
+            content = load_content(config, report, drafts=opts.drafts)
+        finally:
+            frontmatter.YAML_MEMO = None
+        self.say(f"loaded {len(content.docs)} documents in {len(content.modules)} modules")
         md = install_rules(create_markdown(allow_html=True))
         parsed = {}
-        stats = {"parsed": 0, "bodies_rendered": 0}
+        self.source_keys: dict[str, str] = {}
+        budget = 32_000_000  # characters of source whose token trees stay in memory until rendered
         for doc in content.docs:
             if doc.has_page and doc.id not in parsed:
-                key = digest(doc.source.body, doc.source.body_line)
-                hit = cache.parsed.get(str(doc.source.path))
-                if hit and hit[0] == key:
-                    p = hit[1]
-                else:
+                path = str(doc.source.path)
+                key = digest(doc.source.body.encode("utf-8", "surrogatepass"), doc.source.body_line)
+                self.source_keys[doc.id] = key
+                p = cache.get_parsed(path, key)
+                if p is None:
                     p = parse_document(md, doc.source.body, doc.source.body_line)
-                    cache.parsed[str(doc.source.path)] = (key, p)
+                    cache.put_parsed(path, key, p)
                     stats["parsed"] += 1
+                    budget -= len(doc.source.body)
+                    if budget < 0:
+                        p.tokens = None  # parsed again when rendered: memory stays bounded on big sites
                 parsed[doc.id] = p
                 for line, message, rule in p.warnings:
                     add = report.error if rule == "duplicate-label" else report.warning
                     add(doc.source.path, line, message, rule=rule)
         site = resolve(config, content, parsed, report)
+        result.site = site
         self._check_images(site, report)
         outputs, extras = self._execute(site, config)
         ex = getattr(site, "exec_stats", {})
         if ex:
-            say(f"code: {ex.get('executed', 0)} notes executed, {ex.get('cached', 0)} from cache, "
-                f"{ex.get('skipped', 0)} skipped for missing environment variables")
+            self.say(f"code: {ex.get('executed', 0)} notes executed, {ex.get('cached', 0)} from cache, "
+                     f"{ex.get('skipped', 0)} skipped for missing environment variables")
         katex = Katex(config.macros)
         katex.cache = cache.math
         bodies = self._render_bodies(site, md, katex, outputs, stats)
-        say(f"rendered {stats['bodies_rendered']} bodies ({katex.rendered} new equations)")
-        result = BuildResult(report=report, site=site, output=out)
-        result.stats = {"math_rendered": katex.rendered, "docs": len(parsed), **stats, **ex}
+        self.say(f"rendered {stats['bodies_rendered']} bodies ({stats['math_rendered']} new equations)")
+        stats.update(docs=len(parsed), **ex)
         if report.errors:
             raise BuildFailed(report)
-        layout = Layout(site, bodies, extras, css=site_css(), katex_css=katex_css(config.base_path))
-        pages = layout.all_pages()
+        names = assets_names(config.base_path)
+        layout = Layout(site, bodies, extras, css=names["css"], katex_css=names["katex_css"], engine=ENGINE)
+        structure = layout.structure_key()
+        reuse = None
+        if opts.write and not opts.clean and cache.get_meta(f"structure:{out}") == structure:
+            previous = cache.pages(str(out))
+            if all(file_state(out / path) == (size, mtime) for path, (_, size, mtime) in previous.items()
+                   if path.endswith(".html")):  # a page changed by hand is rendered again: take the full path
+                reuse = {path: key for path, (key, _, _) in previous.items()}
+        pages = layout.all_pages(reuse, self.rendered_ids)
         result.pages = len(pages)
-        if self.options.write:
-            written, linked = self._write(site, config, pages, bodies, out)
-            result.stats.update(written=written, linked=linked)
-            say(f"wrote {written} files, kept {linked} unchanged")
-            try:
-                if self.options.persist:
-                    cache.save(config.cache_dir)
-            except OSError as e:
-                report.warning(config.cache_dir, 1, f"could not save the build cache: {e.strerror}", rule="cache")
+        if opts.write:
+            self._write(site, config, layout, pages, bodies, out, names, stats)
+            self.say(f"wrote {stats['written']} files, kept {stats['kept']} unchanged")
+            env_vars = sorted({v for d in site.docs.values() for v in d.all_requires})
+            cache.set_meta("env_vars", env_vars)
+            cache.set_meta(f"structure:{out}", structure)
+            cache.set_meta("manifest", self._manifest(config) if env_vars else manifest)
+            cache.set_meta("findings", list(report.findings))
+            cache.set_meta("page_count", len(pages))
+            cache.set_meta("doc_count", len(parsed))
         result.seconds = time.perf_counter() - t0
         return result
 
@@ -130,7 +231,7 @@ class Builder:
                             rerun=self.options.rerun, keep_going=self.options.keep_going)
 
     # -- render --------------------------------------------------------------------------------
-    def _asset_resolver(self, doc: Doc, site: Site, copies: dict[str, Path]):
+    def _asset_resolver(self, doc: Doc, site: Site, copies: dict[str, Path], report: Report):
         content_root = site.config.content_dir
         folder = doc.source.path.parent
 
@@ -138,24 +239,24 @@ class Builder:
             line = doc.source.body_line + line_rel
             parsed = urlparse(src)
             if parsed.scheme in ("http", "https"):
-                self.report.warning(doc.source.path, line, f"image {src} is loaded from another site; "
-                                    "put the file beside the note so the site stays self-contained",
-                                    rule="external-image")
+                report.warning(doc.source.path, line, f"image {src} is loaded from another site; "
+                               "put the file beside the note so the site stays self-contained",
+                               rule="external-image")
                 return src
             if parsed.scheme == "data":
                 return src
             if parsed.scheme or src.startswith("/") or "\\" in src:
-                self.report.error(doc.source.path, line, f"image path '{src}' must be relative to the note "
-                                  "(absolute paths and file: URLs are refused)", rule="image-path")
+                report.error(doc.source.path, line, f"image path '{src}' must be relative to the note "
+                             "(absolute paths and file: URLs are refused)", rule="image-path")
                 return None
             target = (folder / unquote(parsed.path)).resolve()
             if content_root not in target.parents:
-                self.report.error(doc.source.path, line, f"image path '{src}' points outside the content folder; "
-                                  "it was not copied", rule="image-path")
+                report.error(doc.source.path, line, f"image path '{src}' points outside the content folder; "
+                             "it was not copied", rule="image-path")
                 return None
             if not target.is_file():
-                self.report.error(doc.source.path, line, f"image '{src}' does not exist "
-                                  f"(looked for {self.report._rel(target)})", rule="missing-image")
+                report.error(doc.source.path, line, f"image '{src}' does not exist "
+                             f"(looked for {report.relative(target)})", rule="missing-image")
                 return None
             rel = target.relative_to(content_root).as_posix()
             copies[f"assets/content/{rel}"] = target
@@ -164,62 +265,82 @@ class Builder:
         return asset_url
 
     def _render_bodies(self, site: Site, md, katex: Katex, outputs: dict[str, dict[int, str]],
-                       stats: dict) -> dict[str, str]:
+                       stats: dict) -> Bodies:
         self.copies: dict[str, Path] = {}
-        bodies: dict[str, str] = {}
+        self.rendered_ids: set[str] = set()
+        bodies = Bodies(self.cache)
         allow = site.config.build["allow_raw_html"]
         link = self._link_resolver(site)
         fixed = (katex.version, katex.macros_json, allow, site.config.base_path)
-
-        def ctx_for(doc: Doc | None, source, resolve_label, asset_url, outs=None, report=None) -> RenderContext:
-            return RenderContext(
-                path=source.path, body_line=source.body_line, report=report or self.report, katex=katex,
-                resolve_link=link, resolve_label=resolve_label,
-                outputs=outs or {}, asset_url=asset_url, allow_raw_html=allow,
-                source_lines=source.body.split("\n"))
-
+        quiet = Report(self.report.root)  # the key's image lookups; rendering reports them with their lines
         todo = []
+        cached = self.cache.body_entries()
         for doc_id, parsed in site.parsed.items():
             doc = site.docs.get(doc_id)
             if doc is None:
                 continue
             label = (lambda lab, d=doc: site.resolve_label(d, lab))
-            assets = self._asset_resolver(doc, site, self.copies)
+            assets = self._asset_resolver(doc, site, self.copies, quiet)
             outs = outputs.get(doc_id) or {}
-            src_key = self.cache.parsed.get(str(doc.source.path), (doc.source.body,))[0]
-            key = digest(fixed, src_key,
+            key = digest(fixed, self.source_keys[doc_id],
                          [(t, a, link(t, a)) for t, a, _ in parsed.links],
                          [(lab, label(lab)) for lab, _ in parsed.eqrefs],
-                         [(src, assets(src, 0) if not src.startswith(("http:", "https:")) else src)
-                          for src, _, _ in parsed.images],
+                         [(src, assets(src, 0)) for src, _, _ in parsed.images],
                          sorted(outs.items()))
-            hit = self.cache.bodies.get(doc_id)
+            bodies.keys[doc_id] = key
+            hit = cached.get(doc_id)
             if hit and hit[0] == key:
-                bodies[doc_id] = hit[1]
-                self.report.findings.extend(hit[2])
+                if hit[1]:
+                    self.report.findings.extend(self.cache.body_findings(doc_id))
                 continue
-            sub = Report(self.report.root)
-            todo.append((doc_id, parsed, key, sub, ctx_for(doc, doc.source, label, assets, outs, report=sub)))
-        for doc_id, parsed, _key, _sub, _ctx in todo:
-            if parsed.tokens is None:  # tokens are not kept between builds: parse again to render
-                doc = site.docs[doc_id]
-                parsed.tokens = parse_document(md, doc.source.body, doc.source.body_line).tokens
-        katex.prerender(req for _, parsed, _, _, ctx in todo for req in math_requests(parsed.tokens, ctx))
-        for doc_id, parsed, key, sub, ctx in todo:
-            bodies[doc_id] = html = render_tokens(md, parsed.tokens, ctx)
-            parsed.tokens = None  # free them: memory stays bounded by one document's tokens at a time
-            self.report.findings.extend(sub.findings)
-            stats["bodies_rendered"] += 1
-            if not sub.errors:
-                self.cache.bodies[doc_id] = (key, html, list(sub.findings))
+            todo.append((doc_id, key))
+        global _JOB
+        _JOB = (self, site, md, katex, outputs, link, allow)
+        jobs = self.options.jobs or os.cpu_count() or 1
+        try:
+            if len(todo) >= 24 and jobs > 1 and not katex_module.V8_STARTED and self.cache.path is not None:
+                self.cache.save()  # the worker processes read the math cache through their own connections
+                ctx = multiprocessing.get_context("fork")
+                chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
+                with ctx.Pool(jobs, initializer=_worker_init) as pool:
+                    results = (r for chunk in pool.imap_unordered(_render_chunk, chunks) for r in chunk)
+                    self._collect(results, bodies, stats, len(todo))
+            else:
+                self._collect((r for i in range(0, len(todo), 100) for r in _render_chunk(todo[i:i + 100])),
+                              bodies, stats, len(todo))
+        finally:
+            _JOB = None
         no_labels = lambda label: None
         for key, src in ([(f"part:{p.slug}", p.source) for p in site.parts] +
                          [(f"module:{m.slug}", m.source) for m in site.modules] +
                          [(f"series:{s.id}", s.source) for s in site.series.values()]):
             if src.body.strip():
                 p = parse_document(md, src.body, src.body_line)
-                bodies[key] = render_tokens(md, p.tokens, ctx_for(None, src, no_labels, lambda s, l: s))
+                html = render_tokens(md, p.tokens, RenderContext(
+                    path=src.path, body_line=src.body_line, report=self.report, katex=katex,
+                    resolve_link=link, resolve_label=no_labels, asset_url=lambda s, l: s, allow_raw_html=allow,
+                    source_lines=src.body.split("\n")))
+                bodies.small[key] = html
+                bodies.keys[key] = digest(html)
         return bodies
+
+    def _collect(self, results, bodies: Bodies, stats: dict, total: int) -> None:
+        progress = self.progress
+        task = progress.task("rendering bodies", total) if progress and total else None
+        for doc_id, key, html, search, findings, copies, math in results:
+            self.rendered_ids.add(doc_id)
+            self.report.findings.extend(findings)
+            self.copies.update(copies)
+            for k, v in math.items():
+                self.cache.math[k] = v
+            stats["math_rendered"] += len(math)
+            stats["bodies_rendered"] += 1
+            if not any(f.severity == "error" for f in findings):
+                self.cache.put_body(doc_id, key, html, search, findings)
+            if task:
+                task.advance()
+        if task:
+            task.done()
 
     def _link_resolver(self, site: Site):
         base = site.config.base_path
@@ -247,60 +368,132 @@ class Builder:
                                    rule="image-alt")
 
     # -- write ---------------------------------------------------------------------------------
-    def _write(self, site: Site, config: Config, pages, bodies: dict[str, str], out: Path) -> tuple[int, int]:
-        staging = Staging(out, previous=self.cache.pages if self.cache.output == str(out) else {})
+    def _write(self, site: Site, config: Config, layout: Layout, pages, bodies: Bodies, out: Path,
+               names: dict, stats: dict) -> None:
+        previous = {} if self.options.clean else self.cache.pages(str(out))
+        output = Output(out, previous, full=self.options.clean)
+        progress = self.progress
         try:
+            task = progress.task("writing pages", len(pages)) if progress else None
             for page in pages:
-                staging.write(page.path, page.html)
-            for rel, src in self.copies.items():
-                staging.copy(src, rel)
+                output.put(page.path, page.key, page.render)
+                if task:
+                    task.advance()
+            if task:
+                task.done()
+            for rel, src in sorted(self.copies.items()):
+                output.copy(src, rel)
             for rel, svg in getattr(site, "exec_files", {}).items():
-                staging.write(rel, svg)
-            staging.write("assets/site.css", site_css())
+                output.put(rel, digest(svg), svg)
+            css = site_css()
+            output.put(f"assets/{names['css']}", digest(css), css)
+            kcss = katex_css()
+            output.put(f"assets/{names['katex_css']}", digest(kcss), kcss)
             for f in STATIC.iterdir():
                 if f.name != "site.css" and f.is_file():
-                    staging.copy(f, f"assets/{f.name}")
-            kd = katex_dir()
-            staging.copy(kd / "katex.min.css", "assets/katex/katex.min.css")
-            fonts = kd / "fonts"
-            for font in fonts.iterdir():
+                    output.copy(f, f"assets/{f.name}")
+            for font in (katex_dir() / "fonts").iterdir():
                 if font.suffix == ".woff2":
-                    staging.copy(font, f"assets/katex/fonts/{font.name}")
-            urls = [p.path[: -len("index.html")] for p in pages if p.path.endswith("index.html")]
-            staging.write("sitemap.xml", sitemap(config.site["base_url"], urls))
-            staging.write("robots.txt", robots(config.site["base_url"]))
-            arts = [(d, bodies.get(d.id, "")) for d in site.articles() if d.has_page]
-            staging.write("feed.xml", atom_feed(config.site, arts))
-            html_changed = any(rel.endswith(".html") and staging.previous.get(rel) != h
-                               for rel, h in staging.hashes.items()) or set(staging.previous) != set(staging.hashes)
-            have_index = (out / "pagefind" / "pagefind-entry.json").is_file()
-            if self.options.search and (html_changed or not have_index):
-                self._search_index(staging)
-            elif (self.options.search or self.options.reuse_search) and have_index:
-                staging.link_tree(out / "pagefind", "pagefind")  # no page changed: the index still holds
-            staging.commit()
+                    output.copy(font, f"assets/katex/fonts/{font.name}")
+            urls = sorted(p.path[: -len("index.html")] for p in pages if p.path.endswith("index.html"))
+            text = sitemap(config.site["base_url"], urls)
+            output.put("sitemap.xml", digest(text), text)
+            text = robots(config.site["base_url"])
+            output.put("robots.txt", digest(text), text)
+            arts = [d for d in site.articles() if d.has_page]
+            feed_key = digest(config.site, [(layout.fingerprint(d), bodies.key(d.id)) for d in arts],
+                              dt.date.today().isoformat() if not arts else "")
+            output.put("feed.xml", feed_key, lambda: atom_feed(config.site, [(d, bodies.html(d.id)) for d in arts]))
+            self._search(site, layout, bodies, output)
+            output.commit()
         except BaseException:
-            staging.discard()
+            output.discard()
             raise
-        self.cache.pages = staging.hashes
-        self.cache.output = str(out)
-        return staging.written, staging.linked
+        self.cache.set_pages(str(out), output.files)
+        stats.update(written=output.written, kept=output.kept)
 
-    def _search_index(self, staging: Staging) -> None:
-        from neuralpath.search import build_index
-        build_index(staging, self.report, self.options.progress)
+    def _search(self, site: Site, layout: Layout, bodies: Bodies, output: Output) -> None:
+        """The Pagefind index, rebuilt only when a searchable record changed (or the index is missing)."""
+        opts = self.options
+        if not opts.search:
+            if opts.reuse_search:
+                output.keep_dir("pagefind")
+            return
+        from neuralpath.search import build_index, pagefind_available, search_records
+        if not pagefind_available():
+            self.report.info(output.out, 1, "search index not built: install the 'search' extra (pagefind)",
+                             rule="search")
+            return
+        docs = [d for d in site.docs.values() if d.has_page]
+        key = digest([(layout.fingerprint(d), bodies.key(d.id)) for d in docs])
+        meta_key = f"search:{output.out}"
+        if self.cache.get_meta(meta_key) == key and (output.out / "pagefind" / "pagefind-entry.json").is_file():
+            output.keep_dir("pagefind")
+            return
+        self.cache.set_meta(meta_key, None)
+        records = search_records(site, docs, bodies, jinja_env())
+        if build_index(records, output.replace_dir("pagefind"), self.report, output.out, len(docs),
+                       self.progress):
+            self.cache.set_meta(meta_key, key)
+
+
+_JOB = None  # (builder, site, md, katex, outputs, link, allow): set in the parent, inherited by forked workers
+
+
+def _worker_init() -> None:
+    builder = _JOB[0]
+    builder.cache = BuildCache(builder.cache.path)  # a connection of this process's own
+    _JOB[3].cache = builder.cache.math
+
+
+def _render_chunk(items: list[tuple[str, str]]) -> list[tuple]:
+    """Render the bodies of (id, render key) pairs: (id, key, html, search text, findings, image copies,
+    new math results)."""
+    builder, site, md, katex, outputs, link, allow = _JOB
+    keys = dict(items)
+    docs = [(i, site.docs[i], site.parsed[i]) for i, _ in items]
+    ctxs = []
+    for doc_id, doc, parsed in docs:
+        if parsed.tokens is None:
+            parsed.tokens = parse_document(md, doc.source.body, doc.source.body_line).tokens
+        sub = Report(builder.report.root)
+        copies: dict[str, Path] = {}
+        ctxs.append((sub, copies, RenderContext(
+            path=doc.source.path, body_line=doc.source.body_line, report=sub, katex=katex, resolve_link=link,
+            resolve_label=(lambda lab, d=doc: site.resolve_label(d, lab)), outputs=outputs.get(doc_id) or {},
+            asset_url=builder._asset_resolver(doc, site, copies, sub), allow_raw_html=allow,
+            source_lines=doc.source.body.split("\n"))))
+    katex.fresh.clear()
+    katex.prerender(req for (_, _, parsed), (_, _, ctx) in zip(docs, ctxs) for req in math_requests(parsed.tokens, ctx))
+    results = []
+    for (doc_id, doc, parsed), (sub, copies, ctx) in zip(docs, ctxs):
+        html = render_tokens(md, parsed.tokens, ctx)
+        parsed.tokens = None
+        search = html
+        for m in set(ctx.math_html):
+            search = search.replace(m, "")
+        results.append([doc_id, keys[doc_id], html, search, sub.findings, copies, {}])
+    if results:
+        results[-1][6] = dict(katex.fresh)
+    katex.fresh.clear()
+    return [tuple(r) for r in results]
 
 
 def site_css() -> str:
     return (STATIC / "site.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + pygments_css()
 
 
-def katex_css(base_path: str) -> str:
-    """KaTeX's stylesheet for inlining: font URLs made absolute, and only the woff2 sources kept
+def katex_css() -> str:
+    """KaTeX's stylesheet, served from assets/ beside its fonts folder: only the woff2 sources are kept
     (every browser that runs this site reads woff2; the woff/ttf fallbacks only add bytes)."""
     css = (katex_dir() / "katex.min.css").read_text(encoding="utf-8")
     css = re.sub(r',url\(fonts/[^)]+\.woff\) format\("woff"\),url\(fonts/[^)]+\.ttf\) format\("truetype"\)', "", css)
-    return css.replace("url(fonts/", f"url({base_path}assets/katex/fonts/")
+    return css.replace("url(fonts/", "url(katex/fonts/")
+
+
+def assets_names(base_path: str = "/") -> dict[str, str]:
+    """File names of the stylesheets, with a hash of their content so browsers may cache them for good."""
+    return {"css": f"site.{digest(site_css())[:10]}.css", "katex_css": f"katex.{digest(katex_css())[:10]}.css"}
 
 
 def build(root: Path, options: BuildOptions | None = None) -> BuildResult:

@@ -1,23 +1,42 @@
-"""Build caches keyed by content hashes, kept in memory by the dev server and on disk between builds.
+"""Build caches keyed by content hashes, in one SQLite file (`.neuralpath/build-cache.sqlite`).
 
-- parsed: source path -> (hash of the text, Parsed)           skip parsing unchanged files
-- bodies: doc id -> (render key, html, findings)              skip rendering unchanged bodies
-- math:   KaTeX results by hash of (TeX, mode, macros, version) skip KaTeX
-- pages:  output path -> hash of the bytes written last time  hard-link unchanged files
-A render key covers everything a body depends on: its text, the titles/URLs of what it links to,
-equation numbers it cites, its code output, macros and engine version. Nothing is invalidated by time.
+Tables, each read row by row when a build needs it (nothing is loaded wholesale, so memory stays
+bounded by what one build touches, not by the size of the site):
+
+- yaml:    hash of a front-matter block -> (mapping, key lines)   skip YAML parsing of unchanged files
+- parsed:  source path -> (hash of the text, Parsed)              skip parsing unchanged files
+- bodies:  doc id -> (render key, html, search text, findings)     skip rendering unchanged bodies
+- math:    hash of (TeX, mode, macros, version) -> KaTeX result    skip KaTeX
+- pages:   (output folder, path) -> (page key, size, mtime)       skip templating and writing unchanged pages
+- meta:    engine fingerprint, the last build's input manifest and findings
+
+A render key covers everything a body depends on (its text, the titles/URLs of what it links to,
+equation numbers it cites, its code output, macros and engine version); a page key covers everything
+its template reads. Nothing is invalidated by time. The dev server uses the same tables in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
-from dataclasses import dataclass, field
+import sqlite3
 from pathlib import Path
 
 from neuralpath import __version__
 
-FILE = "build-cache.pickle"
+FILE = "build-cache.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB);
+CREATE TABLE IF NOT EXISTS yaml (k TEXT PRIMARY KEY, v BLOB);
+CREATE TABLE IF NOT EXISTS parsed (path TEXT PRIMARY KEY, key TEXT, data BLOB);
+CREATE TABLE IF NOT EXISTS bodies (id TEXT PRIMARY KEY, key TEXT, html TEXT, search TEXT, findings BLOB,
+                                   nfindings INTEGER);
+CREATE TABLE IF NOT EXISTS math (k TEXT PRIMARY KEY, v BLOB);
+CREATE TABLE IF NOT EXISTS pages (out TEXT, path TEXT, key TEXT, size INTEGER, mtime INTEGER,
+                                  PRIMARY KEY (out, path));
+"""
 
 
 def _engine_fingerprint() -> str:
@@ -42,29 +61,157 @@ def digest(*parts) -> str:
     return h.hexdigest()
 
 
-@dataclass
+def _dumps(obj) -> bytes:
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class PickledTable:
+    """A dict-like view of a two-column table whose values are pickled; writes are buffered and
+    flushed in batches so a cold build does not hold every value in memory."""
+
+    FLUSH = 2000
+
+    def __init__(self, cache: "BuildCache", table: str):
+        self.cache, self.table = cache, table
+        self.pending: dict[str, object] = {}
+
+    def get(self, k: str, default=None):
+        if k in self.pending:
+            return self.pending[k]
+        row = self.cache.db.execute(f"SELECT v FROM {self.table} WHERE k=?", (k,)).fetchone()
+        return pickle.loads(row[0]) if row else default
+
+    def __contains__(self, k: str) -> bool:
+        return k in self.pending or self.cache.db.execute(
+            f"SELECT 1 FROM {self.table} WHERE k=?", (k,)).fetchone() is not None
+
+    def __setitem__(self, k: str, v) -> None:
+        self.pending[k] = v
+        if len(self.pending) >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.cache.db.executemany(f"INSERT OR REPLACE INTO {self.table} (k, v) VALUES (?, ?)",
+                                      [(k, _dumps(v)) for k, v in self.pending.items()])
+            self.pending.clear()
+
+
 class BuildCache:
-    version: str = ENGINE
-    parsed: dict = field(default_factory=dict)
-    bodies: dict = field(default_factory=dict)
-    math: dict = field(default_factory=dict)
-    pages: dict = field(default_factory=dict)
-    output: str = ""
+    """Open with `BuildCache.load(folder)` (on disk) or `BuildCache()` (in memory, for tests and
+    the dev server). Changes become durable on `save()`; a build that fails saves nothing new
+    except what is safe to keep (results keyed by content hashes)."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.db = self._open(path)
+        self.math = PickledTable(self, "math")
+        self.yaml = PickledTable(self, "yaml")
+
+    @staticmethod
+    def _connect(path: Path | None) -> sqlite3.Connection:
+        db = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False, timeout=60)
+        if path is not None:  # readers (render workers) and the build's one writer do not block each other
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+        return db
+
+    def _open(self, path: Path | None) -> sqlite3.Connection:
+        try:
+            db = self._connect(path)
+            row = db.execute("SELECT v FROM meta WHERE k='engine'").fetchone()
+        except sqlite3.DatabaseError:  # a damaged or foreign file: start again
+            if path is None:
+                raise
+            path.unlink(missing_ok=True)
+            db = self._connect(path)
+            row = None
+        if row is None or row[0] != ENGINE:
+            self._reset(db)
+        return db
+
+    @staticmethod
+    def _reset(db: sqlite3.Connection) -> None:
+        for table in ("meta", "yaml", "parsed", "bodies", "math", "pages"):
+            db.execute(f"DROP TABLE IF EXISTS {table}")  # the schema may differ between engine versions
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO meta (k, v) VALUES ('engine', ?)", (ENGINE,))
+        db.commit()
 
     @classmethod
     def load(cls, folder: Path) -> "BuildCache":
         try:
-            with open(folder / FILE, "rb") as f:
-                obj = pickle.load(f)
-            if isinstance(obj, cls) and obj.version == ENGINE:
-                return obj
-        except Exception:  # noqa: BLE001 - a missing, old or damaged cache is simply rebuilt
-            pass
-        return cls()
+            folder.mkdir(parents=True, exist_ok=True)
+            old = folder / "build-cache.pickle"  # the format of engine 0.1.0 before this one
+            if old.exists():
+                old.unlink()
+            return cls(folder / FILE)
+        except (OSError, sqlite3.Error):  # read-only or full disk: build without a persistent cache
+            return cls()
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{FILE}.tmp"
-        with open(tmp, "wb") as f:
-            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(folder / FILE)
+    def clear(self) -> None:
+        self.math.pending.clear()
+        self.yaml.pending.clear()
+        self._reset(self.db)
+
+    # -- meta ----------------------------------------------------------------------------------
+    def get_meta(self, k: str, default=None):
+        row = self.db.execute("SELECT v FROM meta WHERE k=?", (k,)).fetchone()
+        return pickle.loads(row[0]) if row else default
+
+    def set_meta(self, k: str, v) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (k, _dumps(v)))
+
+    # -- parsed documents ------------------------------------------------------------------------
+    def get_parsed(self, path: str, key: str):
+        row = self.db.execute("SELECT key, data FROM parsed WHERE path=?", (path,)).fetchone()
+        return pickle.loads(row[1]) if row and row[0] == key else None
+
+    def put_parsed(self, path: str, key: str, parsed) -> None:
+        tokens, parsed.tokens = parsed.tokens, None
+        try:
+            self.db.execute("INSERT OR REPLACE INTO parsed (path, key, data) VALUES (?, ?, ?)",
+                            (path, key, _dumps(parsed)))
+        finally:
+            parsed.tokens = tokens
+
+    # -- rendered bodies ---------------------------------------------------------------------------
+    def body_entries(self) -> dict[str, tuple[str, bool]]:
+        """doc id -> (render key, whether rendering it reported findings) of every cached body."""
+        return {i: (k, n) for i, k, n in self.db.execute("SELECT id, key, nfindings FROM bodies")}
+
+    def body_findings(self, doc_id: str) -> list:
+        row = self.db.execute("SELECT findings FROM bodies WHERE id=?", (doc_id,)).fetchone()
+        return pickle.loads(row[0]) if row else []
+
+    def body_html(self, doc_id: str) -> tuple[str, str]:
+        row = self.db.execute("SELECT html, search FROM bodies WHERE id=?", (doc_id,)).fetchone()
+        return (row[0], row[1]) if row else ("", "")
+
+    def put_body(self, doc_id: str, key: str, html: str, search: str, findings: list) -> None:
+        self.db.execute("INSERT OR REPLACE INTO bodies (id, key, html, search, findings, nfindings) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (doc_id, key, html, search, _dumps(findings), len(findings)))
+
+    # -- pages of an output folder ---------------------------------------------------------------
+    def pages(self, out: str) -> dict[str, tuple[str, int, int]]:
+        return {p: (k, s, m) for p, k, s, m in
+                self.db.execute("SELECT path, key, size, mtime FROM pages WHERE out=?", (out,))}
+
+    def set_pages(self, out: str, rows: dict[str, tuple[str, int, int]]) -> None:
+        self.db.execute("DELETE FROM pages WHERE out=?", (out,))
+        self.db.executemany("INSERT INTO pages (out, path, key, size, mtime) VALUES (?, ?, ?, ?, ?)",
+                            [(out, p, k, s, m) for p, (k, s, m) in rows.items()])
+
+    def save(self) -> None:
+        self.math.flush()
+        self.yaml.flush()
+        self.db.commit()
+
+
+def file_state(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns

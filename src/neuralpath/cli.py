@@ -60,15 +60,8 @@ def cmd_new(args) -> int:
 
 
 def _progress():
-    """Stage lines on stderr; on a terminal each line is prefixed with the elapsed time."""
-    import time
-    t0 = time.perf_counter()
-    tty = sys.stderr.isatty()
-
-    def say(msg: str) -> None:
-        print(f"[{time.perf_counter() - t0:5.2f}s] {msg}" if tty else msg, file=sys.stderr, flush=True)
-
-    return say
+    from neuralpath.progress import Progress
+    return Progress()
 
 
 def _print_findings(report, args) -> None:

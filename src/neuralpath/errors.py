@@ -34,7 +34,7 @@ class Report:
     root: Path | None = None
     findings: list[Finding] = field(default_factory=list)
 
-    def _rel(self, path: Path | str) -> str:
+    def relative(self, path: Path | str) -> str:
         p = Path(path)
         if self.root is not None:
             try:
@@ -45,7 +45,7 @@ class Report:
 
     def add(self, path, line: int, message: str, *, col: int = 1, severity: str = "error",
             rule: str = "content") -> None:
-        self.findings.append(Finding(self._rel(path), max(1, int(line)), max(1, int(col)), severity,
+        self.findings.append(Finding(self.relative(path), max(1, int(line)), max(1, int(col)), severity,
                                      message, rule))
 
     def error(self, path, line: int, message: str, **kw) -> None:

@@ -78,7 +78,7 @@ def resolve(config: Config, content: Content, parsed: dict[str, Parsed], report:
         other = site.docs.get(doc.id)
         if other is not None:
             report.error(doc.source.path, doc.source.line_of("id"),
-                         f"duplicate id '{doc.id}': also used by {report._rel(other.source.path)}; "
+                         f"duplicate id '{doc.id}': also used by {report.relative(other.source.path)}; "
                          "rename one file or set a different 'id:'", rule="duplicate-id")
             continue
         site.docs[doc.id] = doc
@@ -87,7 +87,7 @@ def resolve(config: Config, content: Content, parsed: dict[str, Parsed], report:
         path = item.source.path
         if item.url in urls and urls[item.url] is not item:
             prev = urls[item.url]
-            report.error(path, 1, f"URL /{item.url} is also produced by {report._rel(prev.source.path)}",
+            report.error(path, 1, f"URL /{item.url} is also produced by {report.relative(prev.source.path)}",
                          rule="url-collision")
         urls.setdefault(item.url, item)
     for s in content.series:

@@ -1,7 +1,8 @@
 """`neuralpath serve`: build, serve on 127.0.0.1, watch the sources, rebuild what changed, reload browsers.
 
-The dev server keeps one `BuildCache` in memory, so a rebuild after saving one note parses and renders
-that note (and re-lays-out the pages that list it) while everything else comes from the cache. Open
+Rebuilds use the same build cache as `neuralpath build`, so a rebuild after saving one note parses and
+renders that note and re-renders only the pages whose content changed (the note, and the pages that
+list or link to it when its title or summary changed); their files are moved into place in the output. Open
 pages hold a server-sent-events connection; after a rebuild they reload, after a failed build they show
 an overlay with the same `path:line:col` messages the terminal prints. The reload script is injected
 by the server into HTML responses only; files written by `neuralpath build` never contain it.
@@ -18,8 +19,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from neuralpath.build import BuildOptions, Builder
-from neuralpath.cache import BuildCache
 from neuralpath.errors import BuildFailed, UsageError
+from neuralpath.write import MARKER
 
 EVENTS = "/__neuralpath/events"
 
@@ -38,7 +39,6 @@ class DevServer:
     def __init__(self, root: Path, drafts: bool = False, output: Path | None = None, quiet: bool = False):
         self.root = Path(root).resolve()
         self.drafts = drafts
-        self.cache = BuildCache()
         self.output = output or self.root / ".neuralpath" / "serve"
         self.lock = threading.Lock()
         self.clients: set[asyncio.Queue] = set()
@@ -51,8 +51,9 @@ class DevServer:
     def rebuild(self, search: bool = False) -> bool:
         with self.lock:
             t0 = time.perf_counter()
-            opts = BuildOptions(output=self.output, drafts=self.drafts, cache=self.cache, search=search,
-                                reuse_search=not search, persist=False)
+            # only the first build (before the server's threads start) may fork render workers
+            opts = BuildOptions(output=self.output, drafts=self.drafts, search=search, reuse_search=not search,
+                                jobs=0 if self.builds == 0 and self.last_error is None else 1)
             try:
                 result = Builder(self.root, opts).run()
             except BuildFailed as e:
@@ -156,6 +157,7 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, drafts: bool = 
         # the first build failed and there is nothing to show yet: serve the overlay on an empty site
         dev.output.mkdir(parents=True, exist_ok=True)
         (dev.output / "index.html").write_text("<!doctype html><title>Build failed</title><body></body>")
+        (dev.output / MARKER).write_text("placeholder written by `neuralpath serve` after a failed first build\n")
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {host} exposes your drafts to the network", file=sys.stderr)
     url = f"http://{'localhost' if host == '127.0.0.1' else host}:{port}/"

@@ -6,6 +6,7 @@ never needs them, and they are the vector for "billion laughs" expansion).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -73,8 +74,26 @@ def split_front_matter(path: Path, text: str, report: Report) -> Source | None:
                   meta_lines=meta_lines)
 
 
+YAML_MEMO = None  # set by the build to its cache's yaml table: front matter parsed once per distinct text
+
+
 def parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple[dict | None, dict]:
     """Safe-load a YAML mapping; returns (mapping, key -> file line) or (None, {}) after reporting."""
+    memo = YAML_MEMO
+    if memo is None:
+        return _parse_yaml(path, text, first_line, report)
+    key = hashlib.blake2b(f"{first_line}\0{text}".encode(), digest_size=16).hexdigest()
+    hit = memo.get(key)
+    if hit is not None:
+        return dict(hit[0]), hit[1]
+    before = len(report.findings)
+    meta, lines = _parse_yaml(path, text, first_line, report)
+    if meta is not None and len(report.findings) == before:  # only clean results: findings must be re-reported
+        memo[key] = (meta, lines)
+    return meta, lines
+
+
+def _parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple[dict | None, dict]:
     Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same rules, faster
     loader = Loader(text)
     try:

@@ -1,16 +1,24 @@
-"""Page contexts for every page type, rendered with Jinja2. Returns (output path, HTML) pairs."""
+"""Page contexts for every page type, rendered with Jinja2.
+
+`Layout.all_pages()` yields one `Page` per output page without rendering it: a page carries a key (a
+hash of everything its template reads: the context with each document, module, part and series reduced
+to the fields templates show, and each body to its render key) and a `render()` that runs the template.
+The write stage renders only pages whose key differs from the last build's.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 from itertools import groupby
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from neuralpath.cache import digest
 from neuralpath.content.loader import slugify
 from neuralpath.content.model import Doc, Series
 from neuralpath.graph import Site, nearest_prerequisites
@@ -21,7 +29,83 @@ TEMPLATES = Path(__file__).parent / "templates"
 @dataclass
 class Page:
     path: str  # output path relative to the site root, e.g. "notes/svd/index.html"
-    html: str
+    key: str  # changes whenever the rendered HTML could change
+    render: Callable[[], str]
+
+    @property
+    def html(self) -> str:
+        return self.render()
+
+
+class Body:
+    """A rendered body in a page context, loaded only when the page is actually rendered."""
+
+    def __init__(self, bodies, key: str):
+        self.bodies, self.id = bodies, key
+
+    def __html__(self) -> str:
+        return self.bodies.html(self.id)
+
+    def __str__(self) -> str:
+        return self.__html__()
+
+    def __bool__(self) -> bool:
+        return bool(self.bodies.key(self.id))
+
+
+class Fingerprint:
+    """Reduces page contexts to plain, hashable data; one instance per build memoises per object."""
+
+    def __init__(self, site: Site, bodies):
+        self.site, self.bodies = site, bodies
+        self.memo: dict[int, object] = {}
+
+    def doc(self, d: Doc):
+        m = d.module
+        return ("doc", d.id, d.kind, d.title, d.summary, d.status, d.url, d.has_page, d.date, tuple(d.tags),
+                tuple(d.prerequisites), tuple(d.all_requires), self.site.reading_minutes.get(d.id, 1),
+                (m.slug, m.label, m.title, m.url, m.part.title if m.part else None, m.part.url if m.part else None)
+                if m else None)
+
+    def module(self, m):
+        return ("module", m.slug, m.label, m.title, m.summary, m.url, tuple(getattr(m, "requires", []) or []),
+                (m.part.title, m.part.url) if m.part else None, self.bodies.key(f"module:{m.slug}"),
+                tuple(self(n) for n in m.notes))
+
+    def part(self, p):
+        return ("part", p.slug, p.title, p.summary, p.url, self.bodies.key(f"part:{p.slug}"),
+                tuple(self(m) for m in p.modules))
+
+    def series(self, s: Series):
+        return ("series", s.id, s.title, s.summary, s.url, tuple(s.members), self.bodies.key(f"series:{s.id}"),
+                tuple(self(self.site.docs[m]) for m in s.members if m in self.site.docs))
+
+    def __call__(self, obj):
+        if obj is None or isinstance(obj, (str, int, float, bool, dt.date)):
+            return obj
+        if isinstance(obj, Body):
+            return ("body", obj.id, self.bodies.key(obj.id))
+        if isinstance(obj, (list, tuple)):
+            return tuple(self(x) for x in obj)
+        if isinstance(obj, dict):
+            return tuple((k, self(v)) for k, v in obj.items())
+        if callable(obj):  # template helpers: pure functions of the data fingerprinted elsewhere
+            return None
+        key = id(obj)
+        hit = self.memo.get(key)
+        if hit is None:
+            if isinstance(obj, Doc):
+                hit = self.doc(obj)
+            elif isinstance(obj, Series):
+                hit = self.series(obj)
+            elif hasattr(obj, "modules"):
+                hit = self.part(obj)
+            elif hasattr(obj, "notes"):
+                hit = self.module(obj)
+            else:
+                hit = repr(obj)
+            self.memo[key] = hit
+        return hit
 
 
 @lru_cache(maxsize=1)
@@ -33,15 +117,21 @@ def jinja_env() -> Environment:
     return env
 
 
+def _unreachable() -> str:
+    raise AssertionError("a page kept from the last build was asked to render")
+
+
 def fmt_date(d: dt.date) -> str:
     return f"{d.day} {d.strftime('%B %Y')}"
 
 
 class Layout:
-    def __init__(self, site: Site, bodies: dict[str, str], extras: dict[str, dict] | None = None,
-                 css: str = "", katex_css: str = ""):
+    def __init__(self, site: Site, bodies, extras: dict[str, dict] | None = None,
+                 css: str = "", katex_css: str = "", engine: str = ""):
         self.site = site
-        self.bodies = bodies  # id -> rendered HTML (docs, and "part:<slug>", "module:<slug>", "series:<id>")
+        # bodies.key(id) / bodies.html(id) for docs, and "part:<slug>", "module:<slug>", "series:<id>"
+        self.bodies = bodies
+        self.fingerprint = Fingerprint(site, bodies)
         self.extras = extras or {}  # id -> extra context (execution summary, ...)
         cfg = site.config
         self.root = cfg.base_path
@@ -56,8 +146,10 @@ class Layout:
             written_ids=lambda mods: [n.id for m in mods for n in m.notes if n.has_page],
             nav_pages=[p for p in site.pages() if p.has_page], asset=lambda n: f"{self.root}assets/{n}",
             about=about if about and about.has_page else None, needs_math=False, current_id="",
-            description=cfg.site["description"], inline_css=Markup(css), katex_css=Markup(katex_css),
+            description=cfg.site["description"], css=css, katex_css=katex_css,
         )
+        data_globals = {k: v for k, v in self.globals.items() if not callable(v)}
+        self.globals_key = digest(engine, cfg.site, sorted(cfg.build.items()), self.fingerprint(data_globals))
 
     @property
     def prereq_graph(self) -> dict[str, list[str]]:
@@ -76,14 +168,34 @@ class Layout:
         url = out[: -len("index.html")] if out.endswith("index.html") else out
         ctx.setdefault("page_title", self.site.config.site["title"])
         ctx.setdefault("canonical", self.site.config.site["base_url"].rstrip("/") + "/" + url)
-        html = self.env.get_template(template).render(**{**self.globals, **ctx})
-        return Page(out, html)
+        key = digest(self.globals_key, template, out, self.fingerprint(ctx))
+        return Page(out, key, lambda: self.env.get_template(template).render(**{**self.globals, **ctx}))
 
     def _title(self, t: str) -> str:
         return f"{t} · {self.site.config.site['title']}"
 
-    def all_pages(self) -> list[Page]:
+    def structure_key(self) -> str:
+        """A hash of everything pages read except documents' own bodies: when it is unchanged since the
+        last build, only the pages of documents whose body changed can differ."""
+        s, fp = self.site, self.fingerprint
+        return digest(self.globals_key, fp(s.parts), [fp(d) for d in s.docs.values()], fp(list(s.series.values())),
+                      sorted((k, tuple(v)) for k, v in s.backlinks.items()), sorted(self.extras.items()),
+                      sorted((t, tuple(d.id for d in docs)) for t, docs in s.tags.items()))
+
+    def all_pages(self, reuse: dict[str, str] | None = None, changed_docs: set[str] = frozenset()) -> list[Page]:
+        """Every page. With `reuse` (path -> key of the last build, passed when the structure key is
+        unchanged), pages other than those of `changed_docs` keep their last key without building a context."""
         s = self.site
+        if reuse is not None:
+            pages = []
+            for path, key in reuse.items():
+                if path.endswith(".html"):
+                    pages.append(Page(path, key, _unreachable))
+            doc_pages = {d.url + "index.html": d for d in s.docs.values() if d.has_page}
+            fresh = {d.url + "index.html" for i, d in s.docs.items() if i in changed_docs and d.has_page}
+            if set(doc_pages) <= {p.path for p in pages} | fresh:  # no page appeared: patch the changed ones
+                pages = [p for p in pages if p.path not in fresh] + [self.doc(doc_pages[p]) for p in sorted(fresh)]
+                return pages
         pages = [self.home(), *[self.part(p) for p in s.parts], *[self.module(m) for m in s.modules]]
         pages += [self.doc(d) for d in s.docs.values() if d.has_page]
         pages += [self.series_index(), *[self.series(x) for x in s.series.values()]]
@@ -110,12 +222,12 @@ class Layout:
 
     def part(self, part) -> Page:
         return self._render("part.html", part.url + "index.html", page_kind="part", part=part,
-                            body=Markup(self.bodies.get(f"part:{part.slug}", "")), page_title=self._title(part.title),
+                            body=Body(self.bodies, f"part:{part.slug}"), page_title=self._title(part.title),
                             description=part.summary or self.site.config.site["description"])
 
     def module(self, m) -> Page:
         return self._render("module.html", m.url + "index.html", page_kind="module", module=m,
-                            body=Markup(self.bodies.get(f"module:{m.slug}", "")),
+                            body=Body(self.bodies, f"module:{m.slug}"),
                             page_title=self._title(f"{m.label}: {m.title}"),
                             description=m.summary or self.site.config.site["description"])
 
@@ -134,14 +246,14 @@ class Layout:
                                    next=written[i + 1] if 0 <= i < len(written) - 1 else None))
         extra = self.extras.get(d.id, {})
         return self._render(
-            "doc.html", d.url + "index.html", page_kind=d.kind, doc=d, body=Markup(self.bodies.get(d.id, "")),
+            "doc.html", d.url + "index.html", page_kind=d.kind, doc=d, body=Body(self.bodies, d.id),
             toc=toc if len(toc) >= 2 else [], prev=prev, next=nxt, series_nav=series_nav,
             prerequisites=[s.docs[p] for p in d.prerequisites if p in s.docs],
             study_order=[s.docs[i] for i in nearest_prerequisites(self.prereq_graph, d.id)] if d.prerequisites else [],
             backlinks=[s.docs[b] for b in s.backlinks.get(d.id, []) if s.docs[b].has_page],
             minutes=s.reading_minutes.get(d.id, 1), page_title=self._title(d.title), current_id=d.id,
             description=d.summary or s.config.site["description"],
-            needs_math=bool(parsed and (parsed.display_math or "katex" in self.bodies.get(d.id, ""))),
+            needs_math=bool(parsed and (parsed.display_math or parsed.inline_math)),
             exec_summary=extra.get("summary", ""), skipped=extra.get("skipped", False),
             missing_vars=extra.get("missing", []))
 
@@ -152,7 +264,7 @@ class Layout:
     def series(self, ser: Series) -> Page:
         members = [self.site.docs[m] for m in ser.members if m in self.site.docs]
         return self._render("series.html", ser.url + "index.html", page_kind="series", series=ser, members=members,
-                            body=Markup(self.bodies.get(f"series:{ser.id}", "")), page_title=self._title(ser.title),
+                            body=Body(self.bodies, f"series:{ser.id}"), page_title=self._title(ser.title),
                             description=ser.summary)
 
     def journal(self) -> Page:

@@ -82,6 +82,10 @@ class MathResult:
     position: int | None = None  # offset into the TeX source where KaTeX stopped
 
 
+_LOCAL = threading.local()  # one JS context per thread, shared by every Katex (macros go with each call)
+V8_STARTED = False  # once V8 runs in this process it must not fork (its threads do not survive)
+
+
 class Katex:
     """One embedded JS context per thread; results memoised by content hash."""
 
@@ -92,8 +96,8 @@ class Katex:
         self.macros_json = json.dumps(macros or {}, sort_keys=True)
         self.max_expand = max_expand
         self.version = self._read_version()
-        self.cache: dict[str, MathResult] = {}
-        self._local = threading.local()
+        self.cache = {}  # read-only store of earlier results (the build cache's math table); get/__contains__
+        self.fresh: dict[str, MathResult] = {}  # results rendered by this instance, to be stored by the caller
         self.rendered = 0  # number of expressions actually sent to KaTeX (cache misses)
 
     def _read_version(self) -> str:
@@ -104,13 +108,15 @@ class Katex:
         return ver.read_text().strip() if ver.is_file() else "unknown"
 
     def _ctx(self):
-        ctx = getattr(self._local, "ctx", None)
+        ctx = getattr(_LOCAL, "ctx", None)
         if ctx is None:
+            global V8_STARTED
+            V8_STARTED = True
             from py_mini_racer import MiniRacer
             ctx = MiniRacer()
             ctx.eval((self.dir / "katex.min.js").read_text(encoding="utf-8"))
             ctx.eval(_JS)
-            self._local.ctx = ctx
+            _LOCAL.ctx = ctx
         return ctx
 
     def key(self, tex: str, display: bool) -> str:
@@ -128,7 +134,7 @@ class Katex:
         todo, seen = [], set()
         for tex, display in requests:
             k = self.key(tex, display)
-            if k in self.cache or k in seen or len(tex) > self.MAX_TEX:
+            if k in self.fresh or k in seen or len(tex) > self.MAX_TEX or k in self.cache:
                 continue
             seen.add(k)
             todo.append((k, tex, display))
@@ -138,13 +144,13 @@ class Katex:
                                    self.max_expand)
             for (k, _, _), data in zip(chunk, json.loads(raw)):
                 html = data.get("html")
-                self.cache[k] = MathResult(_valid_mathml(html) if html else html, data.get("error"),
+                self.fresh[k] = MathResult(_valid_mathml(html) if html else html, data.get("error"),
                                            data.get("position"))
                 self.rendered += 1
 
     def render(self, tex: str, display: bool) -> MathResult:
         k = self.key(tex, display)
-        hit = self.cache.get(k)
+        hit = self.fresh.get(k) or self.cache.get(k)
         if hit is not None:
             return hit
         if len(tex) > self.MAX_TEX:
@@ -155,5 +161,5 @@ class Katex:
             html = data.get("html")
             res = MathResult(_valid_mathml(html) if html else html, data.get("error"), data.get("position"))
             self.rendered += 1
-        self.cache[k] = res
+        self.fresh[k] = res
         return res

@@ -49,6 +49,7 @@ class Parsed:
     code: list[CodeBlock] = field(default_factory=list)
     words: int = 0
     display_math: int = 0
+    inline_math: int = 0
     warnings: list[tuple[int, str, str]] = field(default_factory=list)  # line, message, rule
 
 
@@ -197,7 +198,8 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                     parsed.images.append((child.attrGet("src") or "", child.content, cline))
                 elif child.type == "eqref":
                     parsed.eqrefs.append((child.meta["label"], cline))
-                elif child.type == "math_inline":
+                elif child.type.startswith("math_inline"):
+                    parsed.inline_math += 1
                     parsed.eqrefs += [(m.group(2), cline) for m in REF_RE.finditer(child.content)]
     parsed.words = words
     return parsed

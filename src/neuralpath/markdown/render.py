@@ -42,6 +42,7 @@ class RenderContext:
     asset_url: Callable[[str, int], str | None] = lambda src, line: src
     allow_raw_html: bool = False
     source_lines: list[str] | None = None
+    math_html: list[str] = field(default_factory=list)  # every KaTeX result placed, to strip for search
 
 
 def _ctx(env) -> RenderContext:
@@ -83,13 +84,14 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
             snippet = snippet[:117] + "..."
         ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`", col=col, rule="tex")
         return f'<code class="math-error">{escape(tex)}</code>'
+    ctx.math_html.append(res.html)
     if display:
         anchor = f' id="{escape(_label_anchor(labels[0]))}"' if labels else ""
         extra = "".join(f'<span id="{escape(_label_anchor(l))}"></span>' for l in labels[1:])
         link = (f'<a class="eq-link" href="#{escape(_label_anchor(labels[0]))}" aria-label="Link to equation '
                 f'({number})">#</a>' if labels else "")
-        return f'<div class="math-display"{anchor} data-pagefind-ignore>{extra}{res.html}{link}</div>\n'
-    return f'<span class="math-inline" data-pagefind-ignore>{res.html}</span>'
+        return f'<div class="math-display"{anchor}>{extra}{res.html}{link}</div>\n'
+    return f'<span class="math-inline">{res.html}</span>'
 
 
 MATH_TYPES = {"math_inline": False, "math_block": True, "math_block_label": True, "math_inline_double": True}
