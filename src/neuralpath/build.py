@@ -167,7 +167,9 @@ class Builder:
         md = install_rules(create_markdown(allow_html=True))
         parsed = {}
         self.source_keys: dict[str, str] = {}
-        budget = 32_000_000  # characters of source whose token trees stay in memory until rendered
+        budget = 8_000_000  # characters of source whose token trees stay in memory until rendered
+        self.math_wanted: dict[str, tuple[str, bool]] = {}  # math of newly parsed documents, for one batch
+        self.math_docs: set[str] = set()
         for doc in content.docs:
             if doc.has_page and doc.id not in parsed:
                 path = str(doc.source.path)
@@ -178,6 +180,9 @@ class Builder:
                     p = parse_document(md, doc.source.body, doc.source.body_line)
                     cache.put_parsed(path, key, p)
                     stats["parsed"] += 1
+                    self.math_docs.add(doc.id)
+                    for tex, display in math_requests(p.tokens, None):
+                        self.math_wanted.setdefault(tex + ("\0D" if display else "\0I"), (tex, display))
                     budget -= len(doc.source.body)
                     if budget < 0:
                         p.tokens = None  # parsed again when rendered: memory stays bounded on big sites
@@ -299,8 +304,9 @@ class Builder:
         jobs = self.options.jobs or os.cpu_count() or 1
         try:
             if len(todo) >= 24 and jobs > 1 and not katex_module.V8_STARTED and self.cache.path is not None:
-                self.cache.save()  # the worker processes read the math cache through their own connections
                 ctx = multiprocessing.get_context("fork")
+                self._prerender_math(site, katex, link, todo, ctx, jobs, stats)
+                self.cache.save()  # the worker processes read the math cache through their own connections
                 chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
                 with ctx.Pool(jobs, initializer=_worker_init) as pool:
                     results = (r for chunk in pool.imap_unordered(_render_chunk, chunks) for r in chunk)
@@ -323,6 +329,38 @@ class Builder:
                 bodies.small[key] = html
                 bodies.keys[key] = digest(html)
         return bodies
+
+    def _prerender_math(self, site: Site, katex: Katex, link, todo, mp, jobs: int, stats: dict) -> None:
+        """Render every distinct expression of the documents to render once, split across processes
+        (documents share many expressions; rendering per document would repeat them in each worker)."""
+        wanted: dict[str, tuple[str, bool]] = {}
+        for tex, display in self.math_wanted.values():
+            if len(tex) <= katex.MAX_TEX:
+                wanted.setdefault(katex.key(tex, display), (tex, display))
+        for doc_id, _ in todo:  # documents parsed by an earlier build, rendered again (a linked title changed)
+            doc, parsed = site.docs[doc_id], site.parsed[doc_id]
+            if doc_id in self.math_docs or parsed.tokens is None:
+                continue  # already collected, or their worker parses them again and renders their math
+            ctx = RenderContext(path=doc.source.path, body_line=doc.source.body_line, report=Report(self.report.root),
+                                katex=katex, resolve_link=link,
+                                resolve_label=(lambda lab, d=doc: site.resolve_label(d, lab)))
+            for tex, display in math_requests(parsed.tokens, ctx):
+                if len(tex) <= katex.MAX_TEX:
+                    wanted.setdefault(katex.key(tex, display), (tex, display))
+        missing = [req for k, req in wanted.items() if k not in katex.cache]
+        if not missing:
+            return
+        task = self.progress.task("rendering math", len(missing)) if self.progress else None
+        chunks = [missing[i:i + katex.BATCH] for i in range(0, len(missing), katex.BATCH)]
+        with mp.Pool(jobs) as pool:
+            for fresh in pool.imap_unordered(_math_chunk, chunks):
+                for k, v in fresh.items():
+                    self.cache.math[k] = v
+                stats["math_rendered"] += len(fresh)
+                if task:
+                    task.advance(len(fresh))
+        if task:
+            task.done()
 
     def _collect(self, results, bodies: Bodies, stats: dict, total: int) -> None:
         progress = self.progress
@@ -373,7 +411,9 @@ class Builder:
         previous = {} if self.options.clean else self.cache.pages(str(out))
         output = Output(out, previous, full=self.options.clean)
         progress = self.progress
+        search = None
         try:
+            search = self._search(site, layout, bodies, output)  # runs in the background while pages are written
             task = progress.task("writing pages", len(pages)) if progress else None
             for page in pages:
                 output.put(page.path, page.key, page.render)
@@ -404,22 +444,26 @@ class Builder:
             feed_key = digest(config.site, [(layout.fingerprint(d), bodies.key(d.id)) for d in arts],
                               dt.date.today().isoformat() if not arts else "")
             output.put("feed.xml", feed_key, lambda: atom_feed(config.site, [(d, bodies.html(d.id)) for d in arts]))
-            self._search(site, layout, bodies, output)
+            if search is not None:
+                search.finish()
             output.commit()
         except BaseException:
+            if search is not None:
+                search.cancel()
             output.discard()
             raise
         self.cache.set_pages(str(out), output.files)
         stats.update(written=output.written, kept=output.kept)
 
-    def _search(self, site: Site, layout: Layout, bodies: Bodies, output: Output) -> None:
-        """The Pagefind index, rebuilt only when a searchable record changed (or the index is missing)."""
+    def _search(self, site: Site, layout: Layout, bodies: Bodies, output: Output):
+        """Start the Pagefind index when a searchable record changed (or the index is missing); returns
+        the running job, or None when the current index is kept or search is off."""
         opts = self.options
         if not opts.search:
             if opts.reuse_search:
                 output.keep_dir("pagefind")
             return
-        from neuralpath.search import build_index, pagefind_available, search_records
+        from neuralpath.search import IndexJob, pagefind_available, search_records
         if not pagefind_available():
             self.report.info(output.out, 1, "search index not built: install the 'search' extra (pagefind)",
                              rule="search")
@@ -431,10 +475,14 @@ class Builder:
             output.keep_dir("pagefind")
             return
         self.cache.set_meta(meta_key, None)
-        records = search_records(site, docs, bodies, jinja_env())
-        if build_index(records, output.replace_dir("pagefind"), self.report, output.out, len(docs),
-                       self.progress):
-            self.cache.set_meta(meta_key, key)
+        job = IndexJob(output.replace_dir("pagefind"), self.report, output.out, self.progress,
+                       on_success=lambda: self.cache.set_meta(meta_key, key))
+        try:
+            job.start(search_records(site, docs, bodies, jinja_env()))
+        except BaseException:
+            job.cancel()
+            raise
+        return job
 
 
 _JOB = None  # (builder, site, md, katex, outputs, link, allow): set in the parent, inherited by forked workers
@@ -444,6 +492,14 @@ def _worker_init() -> None:
     builder = _JOB[0]
     builder.cache = BuildCache(builder.cache.path)  # a connection of this process's own
     _JOB[3].cache = builder.cache.math
+
+
+def _math_chunk(requests: list[tuple[str, bool]]) -> dict:
+    katex = _JOB[3]
+    katex.cache = {}
+    katex.fresh.clear()
+    katex.prerender(requests)
+    return dict(katex.fresh)
 
 
 def _render_chunk(items: list[tuple[str, str]]) -> list[tuple]:
@@ -469,9 +525,7 @@ def _render_chunk(items: list[tuple[str, str]]) -> list[tuple]:
     for (doc_id, doc, parsed), (sub, copies, ctx) in zip(docs, ctxs):
         html = render_tokens(md, parsed.tokens, ctx)
         parsed.tokens = None
-        search = html
-        for m in set(ctx.math_html):
-            search = search.replace(m, "")
+        search = ctx.search_text
         results.append([doc_id, keys[doc_id], html, search, sub.findings, copies, {}])
     if results:
         results[-1][6] = dict(katex.fresh)

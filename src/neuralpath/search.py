@@ -9,6 +9,7 @@ search is unavailable. The build skips this stage when no record changed since t
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,23 +34,51 @@ def search_records(site, docs, bodies, env):
         yield base + d.url, template.render(doc=d, body=bodies.search(d.id), site=site.config.site)
 
 
-def build_index(records, dest: Path, report: Report, out: Path, total: int, progress=None) -> bool:
-    """Write the Pagefind bundle for `records` into `dest`; returns False (after a warning) on failure.
+class IndexJob:
+    """Pagefind's CLI over the records, written to a temporary folder beside the output (its Python API
+    sends every file through a JSON pipe, which measured 40x slower). `start` returns as soon as
+    Pagefind runs, so the build writes its pages meanwhile; `finish` waits and reports."""
 
-    The records are written to a temporary folder that Pagefind's CLI indexes (its Python API sends
-    every file through a JSON pipe, which measured 40x slower than the CLI reading files)."""
-    with tempfile.TemporaryDirectory(prefix="neuralpath-search-") as tmp:
-        src = Path(tmp)
+    TIMEOUT = 1800
+
+    def __init__(self, dest: Path, report: Report, out: Path, progress=None, on_success=None):
+        self.dest, self.report, self.out, self.progress, self.on_success = dest, report, out, progress, on_success
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.search-", dir=out.parent))
+        self.proc = None
+        self.count = 0
+
+    def start(self, records) -> None:
         for url, html in records:
-            page = src / url.lstrip("/") / "index.html"
+            page = self.tmp / url.lstrip("/") / "index.html"
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(html, encoding="utf-8")
-        proc = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(src), "--output-path", str(dest),
-                               "--quiet"], capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0 or not (dest / "pagefind-entry.json").is_file():
-        msg = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["pagefind wrote no index"]
-        report.warning(out, 1, f"search index failed: {msg[0]}", rule="search")
-        return False
-    if progress:
-        progress.line(f"search index built for {total} pages")
-    return True
+            self.count += 1
+        self.proc = subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(self.tmp), "--output-path",
+                                      str(self.dest), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+
+    def finish(self) -> bool:
+        try:
+            out, err = self.proc.communicate(timeout=self.TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            self.report.warning(self.out, 1, f"search index failed: pagefind ran longer than {self.TIMEOUT} s",
+                                rule="search")
+            return False
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.proc.returncode != 0 or not (self.dest / "pagefind-entry.json").is_file():
+            msg = (err or out).strip().splitlines()[-1:] or ["pagefind wrote no index"]
+            self.report.warning(self.out, 1, f"search index failed: {msg[0]}", rule="search")
+            return False
+        if self.progress:
+            self.progress.line(f"search index built for {self.count} pages")
+        if self.on_success:
+            self.on_success()
+        return True
+
+    def cancel(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)

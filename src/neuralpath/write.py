@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -213,9 +214,15 @@ def recover(out: Path) -> None:
                     break
                 parent = parent.parent
         shutil.rmtree(final, ignore_errors=True)
-    for stale in out.parent.glob(f".{out.name}.building-*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
+    # folders left by builds that were killed (a build that fails or is interrupted removes its own);
+    # recent ones may belong to a build running right now
+    old = time.time() - 3600
+    for stale in [*out.parent.glob(f".{out.name}.building-*"), *out.parent.glob(f".{out.name}.search-*")]:
+        try:
+            if stale.is_dir() and stale.stat().st_mtime < old:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def sitemap(base_url: str, urls: list[str]) -> str:

@@ -19,11 +19,19 @@ def highlight(code: str, lang: str) -> str:
     """HTML for the inside of a <code> element; unknown languages are escaped, not guessed."""
     if not lang:
         return escape(code)
-    try:
-        lexer = get_lexer_by_name(lang, stripnl=False, ensurenl=False)
-    except ClassNotFound:
+    lexer = _lexer(lang)
+    if lexer is None:
         return escape(code)
     return _highlight(code, lexer, _FORMATTER)
+
+
+@lru_cache(maxsize=256)
+def _lexer(lang: str):
+    """Lexers by name, looked up once (the lookup scans Pygments' registry) and reused: they hold no state."""
+    try:
+        return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
 
 
 CODE_BG = {"light": "#f3f1ec", "dark": "#1d2327"}  # must match --code-bg in site.css

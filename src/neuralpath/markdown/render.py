@@ -42,7 +42,8 @@ class RenderContext:
     asset_url: Callable[[str, int], str | None] = lambda src, line: src
     allow_raw_html: bool = False
     source_lines: list[str] | None = None
-    math_html: list[str] = field(default_factory=list)  # every KaTeX result placed, to strip for search
+    math_html: list[str] = field(default_factory=list)  # KaTeX results, placed into the HTML at the end
+    search_text: str = ""  # after rendering: the HTML without any KaTeX markup, for the search index
 
 
 def _ctx(env) -> RenderContext:
@@ -85,13 +86,14 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
         ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`", col=col, rule="tex")
         return f'<code class="math-error">{escape(tex)}</code>'
     ctx.math_html.append(res.html)
+    slot = f"\x00{len(ctx.math_html) - 1}\x00"  # filled in by render_tokens (NUL never survives parsing)
     if display:
         anchor = f' id="{escape(_label_anchor(labels[0]))}"' if labels else ""
         extra = "".join(f'<span id="{escape(_label_anchor(l))}"></span>' for l in labels[1:])
         link = (f'<a class="eq-link" href="#{escape(_label_anchor(labels[0]))}" aria-label="Link to equation '
                 f'({number})">#</a>' if labels else "")
-        return f'<div class="math-display"{anchor}>{extra}{res.html}{link}</div>\n'
-    return f'<span class="math-inline">{res.html}</span>'
+        return f'<div class="math-display"{anchor}>{extra}{slot}{link}</div>\n'
+    return f'<span class="math-inline">{slot}</span>'
 
 
 MATH_TYPES = {"math_inline": False, "math_block": True, "math_block_label": True, "math_inline_double": True}
@@ -107,15 +109,18 @@ def katex_source(tok, ctx: RenderContext) -> str:
     return body.strip()
 
 
-def math_requests(tokens, ctx: RenderContext):
-    """Every (TeX, display) a document's render will ask KaTeX for, so they can be rendered in one batch."""
+def math_requests(tokens, ctx: RenderContext | None):
+    """Every (TeX, display) a document's render will ask KaTeX for, so they can be rendered in one batch.
+    Without a context (before cross-references are resolved), expressions that cite a label are left out."""
     for tok in tokens:
         if tok.type in MATH_TYPES:
-            yield katex_source(tok, ctx), MATH_TYPES[tok.type]
+            if ctx is not None or not REF_RE.search(tok.content):
+                yield katex_source(tok, ctx), MATH_TYPES[tok.type]
         elif tok.children:
             for child in tok.children:
                 if child.type in MATH_TYPES and not re.fullmatch(r"\s*\\(eqref|ref)\{([^{}]+)\}\s*", child.content):
-                    yield katex_source(child, ctx), MATH_TYPES[child.type]
+                    if ctx is not None or not REF_RE.search(child.content):
+                        yield katex_source(child, ctx), MATH_TYPES[child.type]
 
 
 def _label_anchor(label: str) -> str:
@@ -280,5 +285,15 @@ def install_rules(md: MarkdownIt) -> MarkdownIt:
     return md
 
 
+MATH_SLOT = re.compile("\x00(\\d+)\x00")
+
+
 def render_tokens(md: MarkdownIt, tokens, ctx: RenderContext) -> str:
-    return md.renderer.render(tokens, md.options, {"ctx": ctx})
+    """The body's HTML; also sets `ctx.search_text` (the same HTML with math left out)."""
+    html = md.renderer.render(tokens, md.options, {"ctx": ctx})
+    if not ctx.math_html:
+        ctx.search_text = html
+        return html
+    ctx.search_text = MATH_SLOT.sub("", html)
+    n = len(ctx.math_html)
+    return MATH_SLOT.sub(lambda m: ctx.math_html[int(m.group(1))] if int(m.group(1)) < n else "\ufffd", html)
