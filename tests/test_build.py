@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+
+import pytest
 from pathlib import Path
 
 from conftest import MODULE, note
@@ -313,3 +315,22 @@ def test_search_records_hold_text_but_no_katex_markup(site):
     (url, html), = list(search_records(result.site, docs, bodies, jinja_env()))
     assert url == "/notes/a/" and "Eigenvalues" in html and "decide it" in html
     assert "katex" not in html and "data-pagefind-body" in html and 'data-pagefind-filter="type">note' in html
+
+
+def test_search_index_is_built_reused_and_dropped(site, cli):
+    pytest.importorskip("pagefind")
+    root = site({f"{MODULE}/01-a.md": note("A", "Alpha body."), f"{MODULE}/02-b.md": note("B", "Beta body.")})
+    assert cli("build", root)[0] == 0
+    entry = root / "public/pagefind/pagefind-entry.json"
+    assert entry.is_file()
+    first = entry.stat().st_ino
+    other = root / MODULE / "02-b.md"
+    other.write_text(other.read_text().replace("Beta body", "Beta text"))
+    assert cli("build", root)[0] == 0
+    assert entry.stat().st_ino != first  # a record changed: indexed again
+    (root / "public/index.html").touch()  # nothing a record depends on changes
+    second = entry.stat().st_ino
+    assert cli("build", root)[0] == 0
+    assert entry.stat().st_ino == second
+    assert cli("build", root, "--no-search")[0] == 0
+    assert not (root / "public/pagefind").exists()

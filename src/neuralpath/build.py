@@ -190,6 +190,7 @@ class Builder:
                 for line, message, rule in p.warnings:
                     add = report.error if rule == "duplicate-label" else report.warning
                     add(doc.source.path, line, message, rule=rule)
+        cache.save()
         site = resolve(config, content, parsed, report)
         result.site = site
         self._check_images(site, report)
@@ -375,6 +376,8 @@ class Builder:
             stats["bodies_rendered"] += 1
             if not any(f.severity == "error" for f in findings):
                 self.cache.put_body(doc_id, key, html, search, findings)
+            if stats["bodies_rendered"] % 50 == 0:
+                self.cache.save()  # short write transactions: another build on this site waits briefly
             if task:
                 task.advance()
         if task:
@@ -462,6 +465,9 @@ class Builder:
         if not opts.search:
             if opts.reuse_search:
                 output.keep_dir("pagefind")
+            else:
+                output.drop_dir("pagefind")
+                self.cache.set_meta(f"search:{output.out}", None)
             return
         from neuralpath.search import IndexJob, pagefind_available, search_records
         if not pagefind_available():

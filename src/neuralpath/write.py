@@ -64,6 +64,7 @@ class Output:
         self.files: dict[str, tuple[str, int, int] | None] = {}  # rel -> state; None until written
         self.changed: list[str] = []  # rel paths written into staging
         self.replaced_dirs: list[str] = []  # folders (such as pagefind/) replaced as a whole
+        self.dropped_dirs: list[str] = []  # folders of the current output that this build no longer has
         self.written = 0
         self.kept = 0
 
@@ -145,6 +146,11 @@ class Output:
                         shutil.copyfile(f, dest)
         return True
 
+    def drop_dir(self, rel: str) -> None:
+        """The output's folder `rel` is not part of this build (a full swap leaves it out anyway)."""
+        if not self.full and (self.out / rel).is_dir():
+            self.dropped_dirs.append(rel)
+
     @property
     def removed(self) -> list[str]:
         return [rel for rel in self.previous if rel not in self.files]
@@ -161,7 +167,8 @@ class Output:
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
             return
-        journal = {"moves": self.changed, "dirs": self.replaced_dirs, "deletes": self.removed}
+        journal = {"moves": self.changed, "dirs": self.replaced_dirs, "deletes": self.removed,
+                   "drop": self.dropped_dirs}
         (self.dir / JOURNAL).write_text(json.dumps(journal))
         final = _commit_dir(self.out)
         os.rename(self.dir, final)  # from here on the build counts as done; recover() completes it
@@ -195,6 +202,9 @@ def recover(out: Path) -> None:
                     os.rename(dest, trash)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(src, dest)
+        for rel in journal.get("drop", []):
+            if (out / rel).is_dir():
+                os.rename(out / rel, final / (".old-" + rel.replace("/", "-")))
         for rel in journal["moves"]:
             src = final / rel
             if src.is_file():
