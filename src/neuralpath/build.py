@@ -308,7 +308,9 @@ class Builder:
                 ctx = multiprocessing.get_context("fork")
                 self._prerender_math(site, katex, link, todo, ctx, jobs, stats)
                 self.cache.save()  # the worker processes read the math cache through their own connections
-                chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
+                # small chunks: a worker's results (about 0.2 MB of HTML per note) are held twice, pickled
+                # and unpickled, until the parent has stored them
+                chunks = [todo[i:i + 16] for i in range(0, len(todo), 16)]
                 with ctx.Pool(jobs, initializer=_worker_init) as pool:
                     results = (r for chunk in pool.imap_unordered(_render_chunk, chunks) for r in chunk)
                     self._collect(results, bodies, stats, len(todo))
