@@ -7,6 +7,7 @@ load (files -> records) -> parse -> resolve (graph, located errors) -> execute (
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 import multiprocessing
 import os
 import re
@@ -320,17 +321,32 @@ class Builder:
         finally:
             _JOB = None
         no_labels = lambda label: None
+        targets = None  # what an introduction's links can show: every document's title, summary and URL
         for key, src in ([(f"part:{p.slug}", p.source) for p in site.parts] +
                          [(f"module:{m.slug}", m.source) for m in site.modules] +
                          [(f"series:{s.id}", s.source) for s in site.series.values()]):
             if src.body.strip():
+                if targets is None:
+                    targets = digest([(d.id, d.title, d.summary, d.url, d.has_page) for d in site.docs.values()])
+                render_key = digest(fixed, src.body, src.body_line, targets)
+                hit = self.cache.body_entry(key)
+                if hit and hit[0] == render_key:
+                    if hit[1]:
+                        self.report.findings.extend(self.cache.body_findings(key))
+                    bodies.small[key] = self.cache.body_html(key)[0]
+                    bodies.keys[key] = render_key
+                    continue
+                sub = Report(self.report.root)
                 p = parse_document(md, src.body, src.body_line)
                 html = render_tokens(md, p.tokens, RenderContext(
-                    path=src.path, body_line=src.body_line, report=self.report, katex=katex,
+                    path=src.path, body_line=src.body_line, report=sub, katex=katex,
                     resolve_link=link, resolve_label=no_labels, asset_url=lambda s, l: s, allow_raw_html=allow,
                     source_lines=src.body.split("\n")))
+                self.report.findings.extend(sub.findings)
+                if not sub.errors:
+                    self.cache.put_body(key, render_key, html, "", sub.findings)
                 bodies.small[key] = html
-                bodies.keys[key] = digest(html)
+                bodies.keys[key] = render_key
         return bodies
 
     def _prerender_math(self, site: Site, katex: Katex, link, todo, mp, jobs: int, stats: dict) -> None:
@@ -542,9 +558,15 @@ def _render_chunk(items: list[tuple[str, str]]) -> list[tuple]:
 
 
 def site_css() -> str:
+    return _site_css((STATIC / "site.css").stat().st_mtime_ns)  # the dev server sees edits to site.css
+
+
+@lru_cache(maxsize=2)
+def _site_css(mtime_ns: int) -> str:
     return (STATIC / "site.css").read_text(encoding="utf-8") + "\n/* Pygments */\n" + pygments_css()
 
 
+@lru_cache(maxsize=1)
 def katex_css() -> str:
     """KaTeX's stylesheet, served from assets/ beside its fonts folder: only the woff2 sources are kept
     (every browser that runs this site reads woff2; the woff/ttf fallbacks only add bytes)."""

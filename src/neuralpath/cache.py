@@ -181,6 +181,10 @@ class BuildCache:
         """doc id -> (render key, whether rendering it reported findings) of every cached body."""
         return {i: (k, n) for i, k, n in self.db.execute("SELECT id, key, nfindings FROM bodies")}
 
+    def body_entry(self, body_id: str) -> tuple[str, bool] | None:
+        row = self.db.execute("SELECT key, nfindings FROM bodies WHERE id=?", (body_id,)).fetchone()
+        return (row[0], bool(row[1])) if row else None
+
     def body_findings(self, doc_id: str) -> list:
         row = self.db.execute("SELECT findings FROM bodies WHERE id=?", (doc_id,)).fetchone()
         return pickle.loads(row[0]) if row else []
