@@ -124,12 +124,22 @@ class BuildCache:
         except sqlite3.DatabaseError:  # a damaged or foreign file: start again
             if path is None:
                 raise
-            path.unlink(missing_ok=True)
+            BuildCache._unlink(path)
+            db = self._connect(path)
+            row = None
+        if row is not None and row[0] != ENGINE and path is not None:
+            db.close()  # another engine's cache: a new file is much faster than dropping big tables
+            self._unlink(path)
             db = self._connect(path)
             row = None
         if row is None or row[0] != ENGINE:
             self._reset(db)
         return db
+
+    @staticmethod
+    def _unlink(path: Path) -> None:
+        for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            f.unlink(missing_ok=True)
 
     @staticmethod
     def _reset(db: sqlite3.Connection) -> None:
@@ -153,6 +163,12 @@ class BuildCache:
     def clear(self) -> None:
         self.math.pending.clear()
         self.yaml.pending.clear()
+        if self.path is None:
+            self._reset(self.db)
+            return
+        self.db.close()
+        self._unlink(self.path)
+        self.db = self._connect(self.path)
         self._reset(self.db)
 
     # -- meta ----------------------------------------------------------------------------------
