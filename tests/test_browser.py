@@ -9,10 +9,9 @@ from neuralpath.build import BuildOptions, build
 from neuralpath.server import create_app
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    from conftest import write_site
-    root = write_site(tmp_path_factory.mktemp("browser") / "site", {
+def browser_site(tmp_path_factory, toml_extra: str = ""):
+    from conftest import MINI_TOML, write_site
+    return write_site(tmp_path_factory.mktemp("browser") / "site", {
         "content/curriculum/1-foundations/_index.md": note("Foundations"),
         f"{MODULE}/_index.md": '---\ntitle: "Algebra"\nsummary: "Vectors."\n---\n',
         f"{MODULE}/01-eigen.md": note("Eigenvalues", """
@@ -28,7 +27,12 @@ def built(tmp_path_factory):
                                     prerequisites="[eigen]"),
         "content/journal/essay.md": '---\ntitle: "An Essay"\ndate: 2025-01-02\nsummary: "Prose."\n---\nEssay text.\n',
         "content/pages/about.md": '---\ntitle: "About"\n---\nAbout text.\n',
-    })
+    }, MINI_TOML + toml_extra)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = browser_site(tmp_path_factory)
     result = build(root, BuildOptions())
     with running(create_app(result.output)) as port:
         yield f"http://127.0.0.1:{port}"
@@ -47,6 +51,27 @@ def test_search_finds_a_known_note(browser_context, built):
     assert "Eigenvalues" in result.inner_text()
     assert "Algebra" in result.inner_text()  # module shown with the result
     page.close()
+
+
+def test_search_merges_the_shards_of_a_sharded_index(browser_context, tmp_path_factory):
+    from neuralpath.search import shard_of
+    root = browser_site(tmp_path_factory, "\n[build]\nsearch_shard_size = 1\n")
+    result = build(root, BuildOptions())
+    shards = sorted(p.name for p in result.output.iterdir() if p.name.startswith("pagefind"))
+    ids = ["eigen", "svd", "essay", "about"]
+    assert len(shards) == len({shard_of(i, 4) for i in ids}) > 1, shards  # four documents, shard size 1
+    assert not result.report.warnings
+    with running(create_app(result.output)) as port:
+        page = browser_context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/search/")
+        box = page.locator("#search-page .pagefind-ui__search-input")
+        box.wait_for(timeout=10000)
+        for term, title in (("zygomorphic", "Eigenvalues"), ("square roots", "Singular values")):
+            box.fill(term)
+            page.wait_for_function(
+                "t => [...document.querySelectorAll('.pagefind-ui__result-link')].some(a => a.textContent.includes(t))",
+                arg=title, timeout=10000)
+        page.close()
 
 
 def test_theme_toggle_persists_across_pages(browser_context, built):

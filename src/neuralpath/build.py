@@ -208,7 +208,17 @@ class Builder:
         if report.errors:
             raise BuildFailed(report)
         names = assets_names(config.base_path)
-        layout = Layout(site, bodies, extras, css=names["css"], katex_css=names["katex_css"], engine=ENGINE)
+        from neuralpath.search import shard_count, shard_dir, shard_of
+        searchable = [d for d in site.docs.values() if d.has_page]
+        shards = shard_count(len(searchable), config.build["search_shard_size"])
+        groups: dict[int, list[Doc]] = {}
+        for d in searchable:
+            groups.setdefault(shard_of(d.id, shards), []).append(d)
+        used = sorted(groups) or [0]
+        layout = Layout(site, bodies, extras, css=names["css"], katex_css=names["katex_css"], engine=ENGINE,
+                        search_base=f"{config.base_path}{shard_dir(used[0])}/",
+                        search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]))
+        layout.search_shards, layout.search_groups = shards, groups
         structure = layout.structure_key()
         reuse = None
         if opts.write and not opts.clean and cache.get_meta(f"structure:{out}") == structure:
@@ -477,35 +487,51 @@ class Builder:
         stats.update(written=output.written, kept=output.kept)
 
     def _search(self, site: Site, layout: Layout, bodies: Bodies, output: Output):
-        """Start the Pagefind index when a searchable record changed (or the index is missing); returns
-        the running job, or None when the current index is kept or search is off."""
+        """Start indexing the search shards whose records changed (or whose index is missing); returns
+        the running job, or None when every shard is kept or search is off."""
+        from neuralpath.search import shard_dir
         opts = self.options
         if not opts.search:
             if opts.reuse_search:
-                output.keep_dir("pagefind")
+                for i in range(layout.search_shards):
+                    output.keep_dir(shard_dir(i))
             else:
-                output.drop_dir("pagefind")
-                self.cache.set_meta(f"search:{output.out}", None)
-            return
+                for i in range(layout.search_shards):
+                    output.drop_dir(shard_dir(i))
+                    self.cache.set_meta(f"search:{output.out}:{i}", None)
+            return None
         from neuralpath.search import IndexJob, pagefind_available, search_records
         if not pagefind_available():
             self.report.info(output.out, 1, "search index not built: install the 'search' extra (pagefind)",
                              rule="search")
-            return
-        docs = [d for d in site.docs.values() if d.has_page]
-        key = digest([(layout.fingerprint(d), bodies.key(d.id)) for d in docs])
-        meta_key = f"search:{output.out}"
-        if self.cache.get_meta(meta_key) == key and (output.out / "pagefind" / "pagefind-entry.json").is_file():
-            output.keep_dir("pagefind")
-            return
-        self.cache.set_meta(meta_key, None)
-        job = IndexJob(output.replace_dir("pagefind"), self.report, output.out, self.progress,
-                       on_success=lambda: self.cache.set_meta(meta_key, key))
+            return None
+        shards, groups = layout.search_shards, layout.search_groups
+        job = IndexJob(self.report, output.out, self.progress)
         try:
-            job.start(search_records(site, docs, bodies, jinja_env()))
+            for i in range(shards):
+                group = groups.get(i)
+                if not group:  # an empty shard (the hash left it empty) has no index
+                    output.drop_dir(shard_dir(i))
+                    continue
+                key = digest(shards, [(layout.fingerprint(d), bodies.key(d.id)) for d in group])
+                meta_key = f"search:{output.out}:{i}"
+                if (self.cache.get_meta(meta_key) == key
+                        and (output.out / shard_dir(i) / "pagefind-entry.json").is_file()):
+                    output.keep_dir(shard_dir(i))
+                    continue
+                self.cache.set_meta(meta_key, None)
+                job.add_shard(search_records(site, group, bodies, jinja_env()), output.replace_dir(shard_dir(i)),
+                              on_success=lambda k=meta_key, v=key: self.cache.set_meta(k, v))
+            i = shards
+            while (output.out / shard_dir(i)).is_dir():  # shards of a bigger site before
+                output.drop_dir(shard_dir(i))
+                i += 1
         except BaseException:
             job.cancel()
             raise
+        if not job.shards:
+            return None
+        job.start()
         return job
 
 

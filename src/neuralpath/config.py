@@ -35,6 +35,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple, object]]] = {
         "memory_limit_mb": (int, 2048),
         "output_limit_kb": (int, 100),
         "allow_raw_html": (bool, False),
+        "search_shard_size": (int, 250),
     },
     "reading": {
         "words_per_minute": (int, 200),

@@ -4,15 +4,23 @@ Each document with a page becomes one small HTML record (`templates/search_recor
 part and module as metadata, its type and part as filters, and its body with every KaTeX result
 removed, so math markup never reaches the index and Pagefind reads a few kilobytes per page instead
 of the page's full HTML. Pagefind comes from PyPI (`pagefind[extended]`, which ships the binary); without pagefind installed the site still builds and the search page says that
-search is unavailable. The build skips this stage when no record changed since the last index.
+search is unavailable.
+
+Pagefind cannot update an index, and it holds a whole index in memory (about 0.5 MB a record). So the
+records are split into shards of at most `[build] search_shard_size` (250) by a stable hash of the
+document id: shard 0 is `pagefind/`, shard i is `pagefind-i/`; the browser merges them (Pagefind's
+`mergeIndex`). A build re-indexes only the shards whose records changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from neuralpath.errors import Report
@@ -26,6 +34,18 @@ def pagefind_available() -> bool:
         return False
 
 
+def shard_count(records: int, shard_size: int) -> int:
+    return max(1, math.ceil(records / max(1, shard_size)))
+
+
+def shard_of(doc_id: str, shards: int) -> int:
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") % shards
+
+
+def shard_dir(i: int) -> str:
+    return "pagefind" if i == 0 else f"pagefind-{i}"
+
+
 def search_records(site, docs, bodies, env):
     """Yields (url, html) for each searchable document; bodies are read one at a time."""
     template = env.get_template("search_record.html")
@@ -35,50 +55,75 @@ def search_records(site, docs, bodies, env):
 
 
 class IndexJob:
-    """Pagefind's CLI over the records, written to a temporary folder beside the output (its Python API
-    sends every file through a JSON pipe, which measured 40x slower). `start` returns as soon as
-    Pagefind runs, so the build writes its pages meanwhile; `finish` waits and reports."""
+    """Pagefind's CLI over records written to temporary folders beside the output, one run per shard
+    (its Python API sends every file through a JSON pipe, which measured 40x slower). `start` writes
+    the records and returns while Pagefind runs in a thread, so the build writes its pages meanwhile;
+    `finish` waits and reports."""
 
     TIMEOUT = 1800
 
-    def __init__(self, dest: Path, report: Report, out: Path, progress=None, on_success=None):
-        self.dest, self.report, self.out, self.progress, self.on_success = dest, report, out, progress, on_success
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.search-", dir=out.parent))
-        self.proc = None
+    def __init__(self, report: Report, out: Path, progress=None):
+        self.report, self.out, self.progress = report, out, progress
+        self.shards: list[tuple[Path, Path, object]] = []  # (records folder, destination, on success)
         self.count = 0
+        self.failures: list[str] = []
+        self.thread = None
+        self.procs: list[subprocess.Popen] = []
+        self.cancelled = False
 
-    def start(self, records) -> None:
+    def add_shard(self, records, dest: Path, on_success=None) -> None:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.search-", dir=self.out.parent))
+        self.shards.append((tmp, dest, on_success))
         for url, html in records:
-            page = self.tmp / url.lstrip("/") / "index.html"
+            page = tmp / url.lstrip("/") / "index.html"
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(html, encoding="utf-8")
             self.count += 1
-        self.proc = subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(self.tmp), "--output-path",
-                                      str(self.dest), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for tmp, dest, on_success in self.shards:
+            if self.cancelled:
+                return
+            proc = subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(tmp), "--output-path",
+                                     str(dest), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.procs.append(proc)
+            try:
+                out, err = proc.communicate(timeout=self.TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                self.failures.append(f"pagefind ran longer than {self.TIMEOUT} s")
+                continue
+            if proc.returncode != 0 or not (dest / "pagefind-entry.json").is_file():
+                self.failures.append(((err or out).strip().splitlines()[-1:] or ["pagefind wrote no index"])[0])
+            elif on_success:
+                on_success()
+
+    def _cleanup(self) -> None:
+        for tmp, _, _ in self.shards:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def finish(self) -> bool:
-        try:
-            out, err = self.proc.communicate(timeout=self.TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.cancel()
-            self.report.warning(self.out, 1, f"search index failed: pagefind ran longer than {self.TIMEOUT} s",
-                                rule="search")
-            return False
-        finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        if self.proc.returncode != 0 or not (self.dest / "pagefind-entry.json").is_file():
-            msg = (err or out).strip().splitlines()[-1:] or ["pagefind wrote no index"]
-            self.report.warning(self.out, 1, f"search index failed: {msg[0]}", rule="search")
+        if self.thread is not None:
+            self.thread.join()
+        self._cleanup()
+        for msg in self.failures:
+            self.report.warning(self.out, 1, f"search index failed: {msg}", rule="search")
+        if self.failures:
             return False
         if self.progress:
-            self.progress.line(f"search index built for {self.count} pages")
-        if self.on_success:
-            self.on_success()
+            self.progress.line(f"search index built for {self.count} pages in {len(self.shards)} shard(s)")
         return True
 
     def cancel(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.cancelled = True
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+        if self.thread is not None:
+            self.thread.join()
+        self._cleanup()

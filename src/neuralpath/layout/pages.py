@@ -127,7 +127,7 @@ def fmt_date(d: dt.date) -> str:
 
 class Layout:
     def __init__(self, site: Site, bodies, extras: dict[str, dict] | None = None,
-                 css: str = "", katex_css: str = "", engine: str = ""):
+                 css: str = "", katex_css: str = "", engine: str = "", search_base: str = "", search_merge: str = ""):
         self.site = site
         # bodies.key(id) / bodies.html(id) for docs, and "part:<slug>", "module:<slug>", "series:<id>"
         self.bodies = bodies
@@ -147,7 +147,9 @@ class Layout:
             nav_pages=[p for p in site.pages() if p.has_page], asset=lambda n: f"{self.root}assets/{n}",
             about=about if about and about.has_page else None, needs_math=False, current_id="",
             description=cfg.site["description"], css=css, katex_css=katex_css,
+            search_base=search_base or f"{self.root}pagefind/", search_merge=search_merge,
         )
+        self.search_shards, self.search_groups = 1, {}
         data_globals = {k: v for k, v in self.globals.items() if not callable(v)}
         self.globals_key = digest(engine, cfg.site, sorted(cfg.build.items()), self.fingerprint(data_globals))
 

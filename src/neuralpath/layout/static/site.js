@@ -25,6 +25,8 @@
   var link = document.querySelector(".search-link");
   if (!link) return;
   var base = link.getAttribute("data-search");
+  var merge = (link.getAttribute("data-search-merge") || "").split(" ").filter(Boolean)
+    .map(function (b) { return { bundlePath: b }; });  // the other shards of the index
   var loading = null;
   function load() {
     if (loading) return loading;
@@ -44,7 +46,8 @@
       if (el.dataset.mounted) return;
       el.dataset.mounted = "1";
       new window.PagefindUI({
-        element: "#" + el.id, showSubResults: true, showImages: false, resetStyles: false,
+        element: "#" + el.id, bundlePath: base, mergeIndex: merge,
+        showSubResults: true, showImages: false, resetStyles: false,
         translations: { placeholder: "Search notes and essays" },
         processResult: function (r) {
           var where = [r.meta.part, r.meta.module].filter(Boolean).join(" · ");
