@@ -334,3 +334,12 @@ def test_search_index_is_built_reused_and_dropped(site, cli):
     assert entry.stat().st_ino == second
     assert cli("build", root, "--no-search")[0] == 0
     assert not (root / "public/pagefind").exists()
+
+
+def test_progress_is_plain_lines_off_a_terminal_and_silent_with_quiet(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "Alpha $x$.")})
+    code, _, err = cli("build", root, "--clean")
+    assert code == 0 and "loaded 1 documents" in err and "rendered 1 bodies" in err
+    assert "\x1b" not in err  # no terminal control codes in logs
+    code, out, err = cli("build", root, "--clean", "-q")
+    assert code == 0 and out == "" and err == ""
