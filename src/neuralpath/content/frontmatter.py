@@ -41,7 +41,26 @@ def decode(path: Path, raw: bytes, report: Report) -> str | None:
     return text
 
 
+_SOURCES: dict[Path, tuple[int, int, Source]] = {}  # path -> (size, mtime, Source): re-read only after a change
+
+
 def read_source(path: Path, report: Report) -> Source | None:
+    """The file's Source; a long-running process (the dev server) reads an unchanged file only once."""
+    try:
+        st = path.stat()
+    except OSError:
+        st = None
+    hit = _SOURCES.get(path)
+    if st is not None and hit is not None and hit[:2] == (st.st_size, st.st_mtime_ns):
+        return hit[2]
+    before = len(report.findings)
+    source = _read_source(path, report)
+    if source is not None and st is not None and len(report.findings) == before:
+        _SOURCES[path] = (st.st_size, st.st_mtime_ns, source)
+    return source
+
+
+def _read_source(path: Path, report: Report) -> Source | None:
     try:
         raw = path.read_bytes()
     except OSError as e:
