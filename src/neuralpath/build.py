@@ -7,30 +7,30 @@ load (files -> records) -> parse -> resolve (graph, located errors) -> execute (
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 import multiprocessing
 import os
 import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from neuralpath.cache import ENGINE, BuildCache, digest, file_state
+from neuralpath.cache import ENGINE, BuildCache, digest
 from neuralpath.config import Config, load_config
+from neuralpath.content import frontmatter
 from neuralpath.content.loader import load_content
 from neuralpath.content.model import Doc
 from neuralpath.errors import BuildFailed, Report
 from neuralpath.graph import Site, resolve
-from neuralpath.layout.pages import Layout
+from neuralpath.layout.pages import Layout, jinja_env
+from neuralpath.markdown import katex as katex_module
 from neuralpath.markdown.highlight import pygments_css
 from neuralpath.markdown.katex import Katex, katex_dir
 from neuralpath.markdown.parser import create_markdown, parse_document
 from neuralpath.markdown.render import RenderContext, install_rules, math_requests, render_tokens
-from neuralpath.content import frontmatter
-from neuralpath.layout.pages import jinja_env
-from neuralpath.markdown import katex as katex_module
-from neuralpath.write import MARKER, Output, atom_feed, check_output_dir, recover, robots, sitemap
+from neuralpath.search import IndexJob, pagefind_available, plan_shards, search_records, shard_dir
+from neuralpath.write import MARKER, Output, as_recorded, atom_feed, check_output_dir, recover, robots, sitemap
 
 STATIC = Path(__file__).parent / "layout" / "static"
 
@@ -76,10 +76,10 @@ class Bodies:
     def html(self, body_id: str) -> str:
         if body_id in self.small:
             return self.small[body_id]
-        return self.cache.body_html(body_id)[0] if body_id in self.keys else ""
+        return self.cache.body_html(body_id) if body_id in self.keys else ""
 
     def search(self, body_id: str) -> str:
-        return self.cache.body_html(body_id)[1] if body_id in self.keys else ""
+        return self.cache.body_search(body_id) if body_id in self.keys else ""
 
 
 class Builder:
@@ -135,16 +135,7 @@ class Builder:
     def _nothing_changed(self, manifest: str, out: Path) -> bool:
         if self.options.rerun or self.cache.get_meta("manifest") != manifest:
             return False
-        if not (out / MARKER).is_file():
-            return False
-        for rel, (_, size, mtime) in self.cache.pages(str(out)).items():
-            try:
-                st = os.stat(out / rel)
-            except OSError:
-                return False
-            if (st.st_size, st.st_mtime_ns) != (size, mtime):
-                return False
-        return True
+        return (out / MARKER).is_file() and as_recorded(out, self.cache.pages(str(out)))
 
     def _run(self, config: Config, out: Path, t0: float) -> BuildResult:
         report, cache, opts = self.report, self.cache, self.options
@@ -169,7 +160,7 @@ class Builder:
         parsed = {}
         self.source_keys: dict[str, str] = {}
         budget = 8_000_000  # characters of source whose token trees stay in memory until rendered
-        self.math_wanted: dict[str, tuple[str, bool]] = {}  # math of newly parsed documents, for one batch
+        self.math_wanted: set[tuple[str, bool]] = set()  # math of newly parsed documents, for one batch
         self.math_docs: set[str] = set()
         for doc in content.docs:
             if doc.has_page and doc.id not in parsed:
@@ -182,8 +173,7 @@ class Builder:
                     cache.put_parsed(path, key, p)
                     stats["parsed"] += 1
                     self.math_docs.add(doc.id)
-                    for tex, display in math_requests(p.tokens, None):
-                        self.math_wanted.setdefault(tex + ("\0D" if display else "\0I"), (tex, display))
+                    self.math_wanted.update(math_requests(p.tokens, None))
                     budget -= len(doc.source.body)
                     if budget < 0:
                         p.tokens = None  # parsed again when rendered: memory stays bounded on big sites
@@ -207,29 +197,23 @@ class Builder:
         stats.update(docs=len(parsed), **ex)
         if report.errors:
             raise BuildFailed(report)
-        names = assets_names(config.base_path)
-        from neuralpath.search import shard_count, shard_dir, shard_of
-        searchable = [d for d in site.docs.values() if d.has_page]
-        shards = shard_count(len(searchable), config.build["search_shard_size"])
-        groups: dict[int, list[Doc]] = {}
-        for d in searchable:
-            groups.setdefault(shard_of(d.id, shards), []).append(d)
-        used = sorted(groups) or [0]
-        layout = Layout(site, bodies, extras, css=names["css"], katex_css=names["katex_css"], engine=ENGINE,
+        sheets = stylesheets()
+        self.shards, self.shard_docs = plan_shards([d for d in site.docs.values() if d.has_page],
+                                                   config.build["search_shard_size"])
+        used = sorted(self.shard_docs) or [0]
+        layout = Layout(site, bodies, extras, css=sheets["css"][0], katex_css=sheets["katex_css"][0], engine=ENGINE,
                         search_base=f"{config.base_path}{shard_dir(used[0])}/",
                         search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]))
-        layout.search_shards, layout.search_groups = shards, groups
         structure = layout.structure_key()
         reuse = None
         if opts.write and not opts.clean and cache.get_meta(f"structure:{out}") == structure:
             previous = cache.pages(str(out))
-            if all(file_state(out / path) == (size, mtime) for path, (_, size, mtime) in previous.items()
-                   if path.endswith(".html")):  # a page changed by hand is rendered again: take the full path
+            if as_recorded(out, previous, ".html"):  # a page changed by hand is rendered again: full path
                 reuse = {path: key for path, (key, _, _) in previous.items()}
         pages = layout.all_pages(reuse, self.rendered_ids)
         result.pages = len(pages)
         if opts.write:
-            self._write(site, config, layout, pages, bodies, out, names, stats)
+            self._write(site, config, layout, pages, bodies, out, sheets, stats)
             self.say(f"wrote {stats['written']} files, kept {stats['kept']} unchanged")
             env_vars = sorted({v for d in site.docs.values() for v in d.all_requires})
             cache.set_meta("env_vars", env_vars)
@@ -307,8 +291,7 @@ class Builder:
             bodies.keys[doc_id] = key
             hit = cached.get(doc_id)
             if hit and hit[0] == key:
-                if hit[1]:
-                    self.report.findings.extend(self.cache.body_findings(doc_id))
+                self._replay_findings(doc_id, hit[1])
                 continue
             todo.append((doc_id, key))
         global _JOB
@@ -323,11 +306,9 @@ class Builder:
                 # and unpickled, until the parent has stored them
                 chunks = [todo[i:i + 16] for i in range(0, len(todo), 16)]
                 with ctx.Pool(jobs, initializer=_worker_init) as pool:
-                    results = (r for chunk in pool.imap_unordered(_render_chunk, chunks) for r in chunk)
-                    self._collect(results, bodies, stats, len(todo))
+                    self._collect(pool.imap_unordered(_render_chunk, chunks), stats, len(todo))
             else:
-                self._collect((r for i in range(0, len(todo), 100) for r in _render_chunk(todo[i:i + 100])),
-                              bodies, stats, len(todo))
+                self._collect((_render_chunk(todo[i:i + 100]) for i in range(0, len(todo), 100)), stats, len(todo))
         finally:
             _JOB = None
         no_labels = lambda label: None
@@ -341,9 +322,8 @@ class Builder:
                 render_key = digest(fixed, src.body, src.body_line, targets)
                 hit = self.cache.body_entry(key)
                 if hit and hit[0] == render_key:
-                    if hit[1]:
-                        self.report.findings.extend(self.cache.body_findings(key))
-                    bodies.small[key] = self.cache.body_html(key)[0]
+                    self._replay_findings(key, hit[1])
+                    bodies.small[key] = self.cache.body_html(key)
                     bodies.keys[key] = render_key
                     continue
                 sub = Report(self.report.root)
@@ -359,11 +339,21 @@ class Builder:
                 bodies.keys[key] = render_key
         return bodies
 
+    def _replay_findings(self, body_id: str, has_findings: bool) -> None:
+        """A body taken from the cache reports what rendering it reported (warnings such as alt text)."""
+        if has_findings:
+            self.report.findings.extend(self.cache.body_findings(body_id))
+
+    def _store_math(self, fresh: dict, stats: dict) -> None:
+        for k, v in fresh.items():
+            self.cache.math[k] = v
+        stats["math_rendered"] += len(fresh)
+
     def _prerender_math(self, site: Site, katex: Katex, link, todo, mp, jobs: int, stats: dict) -> None:
         """Render every distinct expression of the documents to render once, split across processes
         (documents share many expressions; rendering per document would repeat them in each worker)."""
         wanted: dict[str, tuple[str, bool]] = {}
-        for tex, display in self.math_wanted.values():
+        for tex, display in self.math_wanted:
             if len(tex) <= katex.MAX_TEX:
                 wanted.setdefault(katex.key(tex, display), (tex, display))
         for doc_id, _ in todo:  # documents parsed by an earlier build, rendered again (a linked title changed)
@@ -383,31 +373,28 @@ class Builder:
         chunks = [missing[i:i + katex.BATCH] for i in range(0, len(missing), katex.BATCH)]
         with mp.Pool(jobs) as pool:
             for fresh in pool.imap_unordered(_math_chunk, chunks):
-                for k, v in fresh.items():
-                    self.cache.math[k] = v
-                stats["math_rendered"] += len(fresh)
+                self._store_math(fresh, stats)
                 if task:
                     task.advance(len(fresh))
         if task:
             task.done()
 
-    def _collect(self, results, bodies: Bodies, stats: dict, total: int) -> None:
+    def _collect(self, chunks, stats: dict, total: int) -> None:
+        """Store the rendered bodies of each chunk (see `_render_chunk`) as it arrives."""
         progress = self.progress
         task = progress.task("rendering bodies", total) if progress and total else None
-        for doc_id, key, html, search, findings, copies, math in results:
-            self.rendered_ids.add(doc_id)
-            self.report.findings.extend(findings)
-            self.copies.update(copies)
-            for k, v in math.items():
-                self.cache.math[k] = v
-            stats["math_rendered"] += len(math)
-            stats["bodies_rendered"] += 1
-            if not any(f.severity == "error" for f in findings):
-                self.cache.put_body(doc_id, key, html, search, findings)
-            if stats["bodies_rendered"] % 50 == 0:
-                self.cache.save()  # short write transactions: another build on this site waits briefly
-            if task:
-                task.advance()
+        for rows, math in chunks:
+            self._store_math(math, stats)
+            for doc_id, key, html, search, findings, copies in rows:
+                self.rendered_ids.add(doc_id)
+                self.report.findings.extend(findings)
+                self.copies.update(copies)
+                stats["bodies_rendered"] += 1
+                if not any(f.severity == "error" for f in findings):
+                    self.cache.put_body(doc_id, key, html, search, findings)
+                if task:
+                    task.advance()
+            self.cache.save()  # short write transactions: another build on this site waits briefly
         if task:
             task.done()
 
@@ -438,7 +425,7 @@ class Builder:
 
     # -- write ---------------------------------------------------------------------------------
     def _write(self, site: Site, config: Config, layout: Layout, pages, bodies: Bodies, out: Path,
-               names: dict, stats: dict) -> None:
+               sheets: dict[str, tuple[str, str]], stats: dict) -> None:
         previous = {} if self.options.clean else self.cache.pages(str(out))
         output = Output(out, previous, full=self.options.clean)
         progress = self.progress
@@ -456,10 +443,8 @@ class Builder:
                 output.copy(src, rel)
             for rel, svg in getattr(site, "exec_files", {}).items():
                 output.put(rel, digest(svg), svg)
-            css = site_css()
-            output.put(f"assets/{names['css']}", digest(css), css)
-            kcss = katex_css()
-            output.put(f"assets/{names['katex_css']}", digest(kcss), kcss)
+            for name, text in sheets.values():
+                output.put(f"assets/{name}", name, text)  # the name carries the content hash
             for f in STATIC.iterdir():
                 if f.name != "site.css" and f.is_file():
                     output.copy(f, f"assets/{f.name}")
@@ -489,27 +474,25 @@ class Builder:
     def _search(self, site: Site, layout: Layout, bodies: Bodies, output: Output):
         """Start indexing the search shards whose records changed (or whose index is missing); returns
         the running job, or None when every shard is kept or search is off."""
-        from neuralpath.search import shard_dir
         opts = self.options
         if not opts.search:
             if opts.reuse_search:
-                for i in range(layout.search_shards):
+                for i in range(self.shards):
                     output.keep_dir(shard_dir(i))
             else:
-                for i in range(layout.search_shards):
+                for i in range(self.shards):
                     output.drop_dir(shard_dir(i))
                     self.cache.set_meta(f"search:{output.out}:{i}", None)
             return None
-        from neuralpath.search import IndexJob, pagefind_available, search_records
         if not pagefind_available():
             self.report.info(output.out, 1, "search index not built: install the 'search' extra (pagefind)",
                              rule="search")
             return None
-        shards, groups = layout.search_shards, layout.search_groups
+        shards = self.shards
         job = IndexJob(self.report, output.out, self.progress)
         try:
             for i in range(shards):
-                group = groups.get(i)
+                group = self.shard_docs.get(i)
                 if not group:  # an empty shard (the hash left it empty) has no index
                     output.drop_dir(shard_dir(i))
                     continue
@@ -552,9 +535,9 @@ def _math_chunk(requests: list[tuple[str, bool]]) -> dict:
     return dict(katex.fresh)
 
 
-def _render_chunk(items: list[tuple[str, str]]) -> list[tuple]:
-    """Render the bodies of (id, render key) pairs: (id, key, html, search text, findings, image copies,
-    new math results)."""
+def _render_chunk(items: list[tuple[str, str]]) -> tuple[list[tuple], dict]:
+    """Render the bodies of (id, render key) pairs: rows of (id, key, html, search text, findings, image
+    copies), and the math results rendered on the way (for the parent to store)."""
     builder, site, md, katex, outputs, link, allow = _JOB
     keys = dict(items)
     docs = [(i, site.docs[i], site.parsed[i]) for i, _ in items]
@@ -571,16 +554,14 @@ def _render_chunk(items: list[tuple[str, str]]) -> list[tuple]:
             source_lines=doc.source.body.split("\n"))))
     katex.fresh.clear()
     katex.prerender(req for (_, _, parsed), (_, _, ctx) in zip(docs, ctxs) for req in math_requests(parsed.tokens, ctx))
-    results = []
+    rows = []
     for (doc_id, doc, parsed), (sub, copies, ctx) in zip(docs, ctxs):
         html = render_tokens(md, parsed.tokens, ctx)
         parsed.tokens = None
-        search = ctx.search_text
-        results.append([doc_id, keys[doc_id], html, search, sub.findings, copies, {}])
-    if results:
-        results[-1][6] = dict(katex.fresh)
+        rows.append((doc_id, keys[doc_id], html, ctx.search_text, sub.findings, copies))
+    math = dict(katex.fresh)
     katex.fresh.clear()
-    return [tuple(r) for r in results]
+    return rows, math
 
 
 def site_css() -> str:
@@ -601,9 +582,11 @@ def katex_css() -> str:
     return css.replace("url(fonts/", "url(katex/fonts/")
 
 
-def assets_names(base_path: str = "/") -> dict[str, str]:
-    """File names of the stylesheets, with a hash of their content so browsers may cache them for good."""
-    return {"css": f"site.{digest(site_css())[:10]}.css", "katex_css": f"katex.{digest(katex_css())[:10]}.css"}
+def stylesheets() -> dict[str, tuple[str, str]]:
+    """The site's and KaTeX's stylesheets as (file name, text), each name carrying a hash of the text so
+    browsers may cache them for good."""
+    site, katex = site_css(), katex_css()
+    return {"css": (f"site.{digest(site)[:10]}.css", site), "katex_css": (f"katex.{digest(katex)[:10]}.css", katex)}
 
 
 def build(root: Path, options: BuildOptions | None = None) -> BuildResult:

@@ -18,7 +18,6 @@ its template reads. Nothing is invalidated by time. The dev server uses the same
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import sqlite3
 from pathlib import Path
@@ -205,9 +204,13 @@ class BuildCache:
         row = self.db.execute("SELECT findings FROM bodies WHERE id=?", (doc_id,)).fetchone()
         return pickle.loads(row[0]) if row else []
 
-    def body_html(self, doc_id: str) -> tuple[str, str]:
-        row = self.db.execute("SELECT html, search FROM bodies WHERE id=?", (doc_id,)).fetchone()
-        return (row[0], row[1]) if row else ("", "")
+    def body_html(self, body_id: str) -> str:
+        row = self.db.execute("SELECT html FROM bodies WHERE id=?", (body_id,)).fetchone()
+        return row[0] if row else ""
+
+    def body_search(self, body_id: str) -> str:
+        row = self.db.execute("SELECT search FROM bodies WHERE id=?", (body_id,)).fetchone()
+        return row[0] if row else ""
 
     def put_body(self, doc_id: str, key: str, html: str, search: str, findings: list) -> None:
         self.db.execute("INSERT OR REPLACE INTO bodies (id, key, html, search, findings, nfindings) "
@@ -227,11 +230,3 @@ class BuildCache:
         self.math.flush()
         self.yaml.flush()
         self.db.commit()
-
-
-def file_state(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns

@@ -3,8 +3,8 @@
 Each document with a page becomes one small HTML record (`templates/search_record.html`): its title,
 part and module as metadata, its type and part as filters, and its body with every KaTeX result
 removed, so math markup never reaches the index and Pagefind reads a few kilobytes per page instead
-of the page's full HTML. Pagefind comes from PyPI (`pagefind[extended]`, which ships the binary); without pagefind installed the site still builds and the search page says that
-search is unavailable.
+of the page's full HTML. Pagefind comes from PyPI (`pagefind[extended]`, which ships the binary);
+without pagefind installed the site still builds and the search page says that search is unavailable.
 
 Pagefind cannot update an index, and it holds a whole index in memory (about 0.5 MB a record). So the
 records are split into shards of at most `[build] search_shard_size` (250) by a stable hash of the
@@ -42,6 +42,15 @@ def shard_of(doc_id: str, shards: int) -> int:
     return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") % shards
 
 
+def plan_shards(docs, shard_size: int) -> tuple[int, dict[int, list]]:
+    """(number of shards, shard -> its documents); a shard the hash leaves empty has no entry."""
+    shards = shard_count(len(docs), shard_size)
+    groups: dict[int, list] = {}
+    for d in docs:
+        groups.setdefault(shard_of(d.id, shards), []).append(d)
+    return shards, groups
+
+
 def shard_dir(i: int) -> str:
     return "pagefind" if i == 0 else f"pagefind-{i}"
 
@@ -67,6 +76,7 @@ class IndexJob:
         self.shards: list[tuple[Path, Path, object]] = []  # (records folder, destination, on success)
         self.count = 0
         self.failures: list[str] = []
+        self.succeeded: list = []  # on_success callbacks of shards indexed, run by finish()
         self.thread = None
         self.procs: list[subprocess.Popen] = []
         self.cancelled = False
@@ -101,7 +111,7 @@ class IndexJob:
             if proc.returncode != 0 or not (dest / "pagefind-entry.json").is_file():
                 self.failures.append(((err or out).strip().splitlines()[-1:] or ["pagefind wrote no index"])[0])
             elif on_success:
-                on_success()
+                self.succeeded.append(on_success)
 
     def _cleanup(self) -> None:
         for tmp, _, _ in self.shards:
@@ -113,6 +123,8 @@ class IndexJob:
         self._cleanup()
         for msg in self.failures:
             self.report.warning(self.out, 1, f"search index failed: {msg}", rule="search")
+        for on_success in self.succeeded:  # in the caller's thread: they write to the build cache
+            on_success()
         if self.failures:
             return False
         if self.progress:

@@ -38,6 +38,22 @@ def check_output_dir(out: Path, content: Path, root: Path) -> None:
                              "and is not empty; remove it or choose another output folder")
 
 
+def file_state(path: Path) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, or None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def as_recorded(out: Path, recorded: dict[str, tuple[str, int, int]], suffix: str = "") -> bool:
+    """True when every recorded file of the output (those ending with `suffix`) still has the size and
+    mtime the last build recorded: nothing was deleted or edited by hand since."""
+    return all(file_state(out / rel) == (size, mtime) for rel, (_, size, mtime) in recorded.items()
+               if rel.endswith(suffix))
+
+
 class Output:
     """Writes one build into the output folder so that readers never see a half-written site.
 
@@ -79,12 +95,8 @@ class Output:
         prev = self.previous.get(rel)
         if prev is None or prev[0] != key:
             return False
-        try:
-            st = os.stat(self.out / rel)
-        except OSError:
-            return False
-        if (st.st_size, st.st_mtime_ns) != prev[1:]:
-            return False  # changed by hand since: write it again
+        if file_state(self.out / rel) != prev[1:]:
+            return False  # missing, or changed by hand since: write it again
         if self.full:
             dest = self._dest(rel)
             dest.parent.mkdir(parents=True, exist_ok=True)

@@ -32,10 +32,6 @@ class Page:
     key: str  # changes whenever the rendered HTML could change
     render: Callable[[], str]
 
-    @property
-    def html(self) -> str:
-        return self.render()
-
 
 class Body:
     """A rendered body in a page context, loaded only when the page is actually rendered."""
@@ -149,7 +145,6 @@ class Layout:
             description=cfg.site["description"], css=css, katex_css=katex_css,
             search_base=search_base or f"{self.root}pagefind/", search_merge=search_merge,
         )
-        self.search_shards, self.search_groups = 1, {}
         data_globals = {k: v for k, v in self.globals.items() if not callable(v)}
         self.globals_key = digest(engine, cfg.site, sorted(cfg.build.items()), self.fingerprint(data_globals))
 

@@ -98,7 +98,6 @@ class Katex:
         self.version = self._read_version()
         self.cache = {}  # read-only store of earlier results (the build cache's math table); get/__contains__
         self.fresh: dict[str, MathResult] = {}  # results rendered by this instance, to be stored by the caller
-        self.rendered = 0  # number of expressions actually sent to KaTeX (cache misses)
 
     def _read_version(self) -> str:
         pkg = self.dir.parent / "package.json"
@@ -146,7 +145,6 @@ class Katex:
                 html = data.get("html")
                 self.fresh[k] = MathResult(_valid_mathml(html) if html else html, data.get("error"),
                                            data.get("position"))
-                self.rendered += 1
 
     def render(self, tex: str, display: bool) -> MathResult:
         k = self.key(tex, display)
@@ -160,6 +158,5 @@ class Katex:
             data = json.loads(raw)
             html = data.get("html")
             res = MathResult(_valid_mathml(html) if html else html, data.get("error"), data.get("position"))
-            self.rendered += 1
         self.fresh[k] = res
         return res
