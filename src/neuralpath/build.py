@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from neuralpath.cache import ENGINE, BuildCache, digest
+from neuralpath.cache import ENGINE, BuildCache, digest, pack, pack_math
 from neuralpath.config import Config, load_config
 from neuralpath.content import frontmatter
 from neuralpath.content.loader import load_content
@@ -344,10 +344,11 @@ class Builder:
         if has_findings:
             self.report.findings.extend(self.cache.body_findings(body_id))
 
-    def _store_math(self, fresh: dict, stats: dict) -> None:
-        for k, v in fresh.items():
-            self.cache.math[k] = v
-        stats["math_rendered"] += len(fresh)
+    def _store_math(self, rows: dict, stats: dict) -> None:
+        """Store KaTeX results as rows made by `pack_math` (in the worker that rendered them)."""
+        for k, row in rows.items():
+            self.cache.math.put(k, row)
+        stats["math_rendered"] += len(rows)
 
     def _prerender_math(self, site: Site, katex: Katex, link, todo, mp, jobs: int, stats: dict) -> None:
         """Render every distinct expression of the documents to render once, split across processes
@@ -532,7 +533,7 @@ def _math_chunk(requests: list[tuple[str, bool]]) -> dict:
     katex.cache = {}
     katex.fresh.clear()
     katex.prerender(requests)
-    return dict(katex.fresh)
+    return {k: pack_math(v) for k, v in katex.fresh.items()}
 
 
 def _render_chunk(items: list[tuple[str, str]]) -> tuple[list[tuple], dict]:
@@ -558,8 +559,8 @@ def _render_chunk(items: list[tuple[str, str]]) -> tuple[list[tuple], dict]:
     for (doc_id, doc, parsed), (sub, copies, ctx) in zip(docs, ctxs):
         html = render_tokens(md, parsed.tokens, ctx)
         parsed.tokens = None
-        rows.append((doc_id, keys[doc_id], html, ctx.search_text, sub.findings, copies))
-    math = dict(katex.fresh)
+        rows.append((doc_id, keys[doc_id], pack(html), pack(ctx.search_text), sub.findings, copies))
+    math = {k: pack_math(v) for k, v in katex.fresh.items()}
     katex.fresh.clear()
     return rows, math
 
