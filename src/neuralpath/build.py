@@ -491,13 +491,14 @@ class Builder:
             return None
         shards = self.shards
         job = IndexJob(self.report, output.out, self.progress)
+        first = min(self.shard_docs, default=0)  # the shard that carries Pagefind's UI (see prune_bundle)
         try:
             for i in range(shards):
                 group = self.shard_docs.get(i)
                 if not group:  # an empty shard (the hash left it empty) has no index
                     output.drop_dir(shard_dir(i))
                     continue
-                key = digest(shards, [(layout.fingerprint(d), bodies.key(d.id)) for d in group])
+                key = digest(shards, i == first, [(layout.fingerprint(d), bodies.key(d.id)) for d in group])
                 meta_key = f"search:{output.out}:{i}"
                 if (self.cache.get_meta(meta_key) == key
                         and (output.out / shard_dir(i) / "pagefind-entry.json").is_file()):
@@ -505,7 +506,7 @@ class Builder:
                     continue
                 self.cache.set_meta(meta_key, None)
                 job.add_shard(search_records(site, group, bodies, jinja_env()), output.replace_dir(shard_dir(i)),
-                              on_success=lambda k=meta_key, v=key: self.cache.set_meta(k, v))
+                              first=(i == first), on_success=lambda k=meta_key, v=key: self.cache.set_meta(k, v))
             i = shards
             while (output.out / shard_dir(i)).is_dir():  # shards of a bigger site before
                 output.drop_dir(shard_dir(i))

@@ -15,6 +15,7 @@ document id: shard 0 is `pagefind/`, shard i is `pagefind-i/`; the browser merge
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import shutil
 import subprocess
@@ -63,6 +64,24 @@ def search_records(site, docs, bodies, env):
         yield base + d.url, template.render(doc=d, body=bodies.search(d.id), site=site.config.site)
 
 
+# Pagefind writes several front ends into every bundle; the site loads pagefind-ui.js/.css from the first
+# non-empty shard only (the pages' data-search), and every shard's pagefind.js, worker, wasm for its languages, metadata, index and fragments.
+OTHER_UIS = {"pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-modular-ui.js",
+             "pagefind-modular-ui.css", "pagefind-highlight.js"}
+DEFAULT_UI = {"pagefind-ui.js", "pagefind-ui.css"}
+
+
+def prune_bundle(dest: Path, first: bool) -> None:
+    """Delete the files of a Pagefind bundle that the site never loads (about 0.45 MB a shard);
+    `first`: the bundle of the first non-empty shard, whose pagefind-ui.js the pages load."""
+    entry = json.loads((dest / "pagefind-entry.json").read_text(encoding="utf-8"))
+    wasm = {f"wasm.{lang.get('wasm') or 'unknown'}.pagefind" for lang in entry.get("languages", {}).values()}
+    unused = OTHER_UIS | (set() if first else DEFAULT_UI)
+    for f in dest.iterdir():
+        if f.name in unused or (f.name.startswith("wasm.") and f.name not in wasm):
+            f.unlink()
+
+
 class IndexJob:
     """Pagefind's CLI over records written to temporary folders beside the output, one run per shard
     (its Python API sends every file through a JSON pipe, which measured 40x slower). `start` writes
@@ -73,7 +92,7 @@ class IndexJob:
 
     def __init__(self, report: Report, out: Path, progress=None):
         self.report, self.out, self.progress = report, out, progress
-        self.shards: list[tuple[Path, Path, object]] = []  # (records folder, destination, on success)
+        self.shards: list[tuple[Path, Path, bool, object]] = []  # (records, destination, first?, on success)
         self.count = 0
         self.failures: list[str] = []
         self.succeeded: list = []  # on_success callbacks of shards indexed, run by finish()
@@ -81,9 +100,9 @@ class IndexJob:
         self.procs: list[subprocess.Popen] = []
         self.cancelled = False
 
-    def add_shard(self, records, dest: Path, on_success=None) -> None:
+    def add_shard(self, records, dest: Path, first: bool, on_success=None) -> None:
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.search-", dir=self.out.parent))
-        self.shards.append((tmp, dest, on_success))
+        self.shards.append((tmp, dest, first, on_success))
         for url, html in records:
             page = tmp / url.lstrip("/") / "index.html"
             page.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +114,7 @@ class IndexJob:
         self.thread.start()
 
     def _run(self) -> None:
-        for tmp, dest, on_success in self.shards:
+        for tmp, dest, first, on_success in self.shards:
             if self.cancelled:
                 return
             proc = subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(tmp), "--output-path",
@@ -110,11 +129,13 @@ class IndexJob:
                 continue
             if proc.returncode != 0 or not (dest / "pagefind-entry.json").is_file():
                 self.failures.append(((err or out).strip().splitlines()[-1:] or ["pagefind wrote no index"])[0])
-            elif on_success:
-                self.succeeded.append(on_success)
+            else:
+                prune_bundle(dest, first)
+                if on_success:
+                    self.succeeded.append(on_success)
 
     def _cleanup(self) -> None:
-        for tmp, _, _ in self.shards:
+        for tmp, *_ in self.shards:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def finish(self) -> bool:

@@ -11,6 +11,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from neuralpath.markdown.compact import unquote_attributes
+
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix="hl-")
 
 
@@ -22,7 +24,7 @@ def highlight(code: str, lang: str) -> str:
     lexer = _lexer(lang)
     if lexer is None:
         return escape(code)
-    return _highlight(code, lexer, _FORMATTER)
+    return unquote_attributes(_highlight(code, lexer, _FORMATTER))
 
 
 @lru_cache(maxsize=256)

@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from neuralpath.markdown.compact import unquote_attributes
+
 HERE = Path(__file__).resolve().parent.parent
 
 
@@ -73,20 +75,22 @@ function npBatch(items, macros, maxExpand) {
 _MTD_WIDTH = re.compile(r'(<mtd\b[^>]*?)\s+width="[^"]*"')
 _SCRIPT_APPLY = re.compile(r"<mo>\u2061</mo>(?=</msub>|</msup>|</msubsup>|</munder>|</mover>)")
 _NEG_HEIGHT = re.compile(r"height:-[0-9.]+em;?")
+_XMLNS = ' xmlns="http://www.w3.org/1998/Math/MathML"'
 
 
-def _valid_mathml(html: str) -> str:
-    r"""Make KaTeX's output pass the HTML validator without changing what is displayed:
+def _tidy(html: str) -> str:
+    r"""Make KaTeX's output valid and smaller HTML without changing what is displayed or read aloud:
     - `width` on <mtd> (array column spacing) is not in HTML's MathML content model;
     - an operator name in a script (`\ell_{\max}`) gets a third child U+2061 inside <msub>;
-    - a negative CSS height is invalid and ignored by browsers anyway."""
+    - a negative CSS height is invalid and ignored by browsers anyway;
+    - `<math>` needs no xmlns in HTML, and most attribute values need no quotes (`compact`)."""
     if "<mtd" in html:
         html = _MTD_WIDTH.sub(r"\1", html)
     if "\u2061" in html:
         html = _SCRIPT_APPLY.sub("", html)
     if "height:-" in html:
         html = _NEG_HEIGHT.sub("", html)
-    return html
+    return unquote_attributes(html.replace(_XMLNS, ""))
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,7 @@ class Katex:
                     data = json.loads(out[1:])
                     self.fresh[k] = MathResult(None, data.get("error"), data.get("position"))
                 else:
-                    self.fresh[k] = MathResult(_valid_mathml(out))
+                    self.fresh[k] = MathResult(_tidy(out))
 
     def render(self, tex: str, display: bool) -> MathResult:
         k = self.key(tex, display)
@@ -182,4 +186,4 @@ class Katex:
     def _render_one(self, tex: str, display: bool) -> MathResult:
         data = json.loads(self._ctx().call("npRender", tex, display, self.macros_json, self.max_expand))
         html = data.get("html")
-        return MathResult(_valid_mathml(html) if html else html, data.get("error"), data.get("position"))
+        return MathResult(_tidy(html) if html else html, data.get("error"), data.get("position"))
