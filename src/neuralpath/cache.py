@@ -7,6 +7,7 @@ bounded by what one build touches, not by the size of the site):
 - parsed:  source path -> (hash of the text, Parsed)              skip parsing unchanged files
 - bodies:  doc id -> (render key, html, search text, findings)     skip rendering unchanged bodies
 - math:    hash of (TeX, mode, macros, version) -> KaTeX result    skip KaTeX
+- code:    hash of (code, language, Pygments version) -> HTML       skip highlighting
 
 HTML (bodies, search text, KaTeX output) is stored zlib-compressed (`pack`): it shrinks about seven
 times, which keeps the file and the writes of a cold build small; packing happens in the render
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS parsed (path TEXT PRIMARY KEY, key TEXT, data BLOB);
 CREATE TABLE IF NOT EXISTS bodies (id TEXT PRIMARY KEY, key TEXT, html BLOB, search BLOB, findings BLOB,
                                    nfindings INTEGER);
 CREATE TABLE IF NOT EXISTS math (k TEXT PRIMARY KEY, html BLOB, error TEXT, position INTEGER);
+CREATE TABLE IF NOT EXISTS code (k TEXT PRIMARY KEY, html BLOB);
 CREATE TABLE IF NOT EXISTS pages (out TEXT, path TEXT, key TEXT, size INTEGER, mtime INTEGER,
                                   PRIMARY KEY (out, path));
 """
@@ -115,25 +117,29 @@ class PickledTable:
             self.pending.clear()
 
 
-class MathTable:
-    """KaTeX results by key, read as `MathResult`s (`get`, `in`); rows from `pack_math` are buffered by
-    `put` and written in batches."""
+class RowTable:
+    """A table of rows by key whose writes (`put`) are buffered and flushed in batches; `get` returns the
+    row as stored, or what `load` makes of it."""
 
     FLUSH = 2000
 
-    def __init__(self, cache: "BuildCache"):
-        self.cache = cache
+    def __init__(self, cache: "BuildCache", table: str, columns: tuple[str, ...]):
+        self.cache, self.table, self.columns = cache, table, columns
         self.pending: dict[str, tuple] = {}
+        self._select = f"SELECT {', '.join(columns)} FROM {table} WHERE k=?"
+        self._insert = (f"INSERT OR REPLACE INTO {table} (k, {', '.join(columns)}) "
+                        f"VALUES (?{', ?' * len(columns)})")
+
+    def load(self, row: tuple):
+        return row
 
     def get(self, k: str, default=None):
-        row = self.pending.get(k) or self.cache.db.execute(
-            "SELECT html, error, position FROM math WHERE k=?", (k,)).fetchone()
-        if row is None:
-            return default
-        return MathResult(unpack(row[0]) if row[0] is not None else None, row[1], row[2])
+        row = self.pending.get(k) or self.cache.db.execute(self._select, (k,)).fetchone()
+        return default if row is None else self.load(row)
 
     def __contains__(self, k: str) -> bool:
-        return k in self.pending or self.cache.db.execute("SELECT 1 FROM math WHERE k=?", (k,)).fetchone() is not None
+        return k in self.pending or self.cache.db.execute(
+            f"SELECT 1 FROM {self.table} WHERE k=?", (k,)).fetchone() is not None
 
     def put(self, k: str, row: tuple) -> None:
         self.pending[k] = row
@@ -142,9 +148,28 @@ class MathTable:
 
     def flush(self) -> None:
         if self.pending:
-            self.cache.db.executemany("INSERT OR REPLACE INTO math (k, html, error, position) VALUES (?, ?, ?, ?)",
-                                      [(k, *row) for k, row in self.pending.items()])
+            self.cache.db.executemany(self._insert, [(k, *row) for k, row in self.pending.items()])
             self.pending.clear()
+
+
+class MathTable(RowTable):
+    """KaTeX results by key, read as `MathResult`s; rows come from `pack_math`."""
+
+    def __init__(self, cache: "BuildCache"):
+        super().__init__(cache, "math", ("html", "error", "position"))
+
+    def load(self, row: tuple) -> MathResult:
+        return MathResult(unpack(row[0]) if row[0] is not None else None, row[1], row[2])
+
+
+class CodeTable(RowTable):
+    """Highlighted code by `highlight.code_key`, read as HTML; rows are `(pack(html),)`."""
+
+    def __init__(self, cache: "BuildCache"):
+        super().__init__(cache, "code", ("html",))
+
+    def load(self, row: tuple) -> str:
+        return unpack(row[0])
 
 
 class BuildCache:
@@ -156,6 +181,7 @@ class BuildCache:
         self.path = path
         self.db = self._open(path)
         self.math = MathTable(self)
+        self.code = CodeTable(self)
         self.yaml = PickledTable(self, "yaml")
 
     @staticmethod
@@ -193,7 +219,7 @@ class BuildCache:
 
     @staticmethod
     def _reset(db: sqlite3.Connection) -> None:
-        for table in ("meta", "yaml", "parsed", "bodies", "math", "pages"):
+        for table in ("meta", "yaml", "parsed", "bodies", "math", "code", "pages"):
             db.execute(f"DROP TABLE IF EXISTS {table}")  # the schema may differ between engine versions
         db.executescript(SCHEMA)
         db.execute("INSERT INTO meta (k, v) VALUES ('engine', ?)", (ENGINE,))
@@ -211,8 +237,8 @@ class BuildCache:
             return cls()
 
     def clear(self) -> None:
-        self.math.pending.clear()
-        self.yaml.pending.clear()
+        for table in (self.math, self.code, self.yaml):
+            table.pending.clear()
         if self.path is None:
             self._reset(self.db)
             return
@@ -280,6 +306,6 @@ class BuildCache:
                             [(out, p, k, s, m) for p, (k, s, m) in rows.items()])
 
     def save(self) -> None:
-        self.math.flush()
-        self.yaml.flush()
+        for table in (self.math, self.code, self.yaml):
+            table.flush()
         self.db.commit()

@@ -13,12 +13,17 @@ import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
+from html import escape as _html_escape
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from neuralpath.errors import UsageError
 
 MARKER = ".neuralpath-output"
+
+
+def escape(text: str) -> str:
+    """XML text: &, < and > (xml.sax.saxutils.escape, whose import pulls in urllib and ssl)."""
+    return _html_escape(text, quote=False)
 
 
 def check_output_dir(out: Path, content: Path, root: Path) -> None:

@@ -10,8 +10,6 @@ import hashlib
 import re
 from pathlib import Path
 
-import yaml
-
 from neuralpath.content.model import Source
 from neuralpath.errors import Report
 
@@ -113,6 +111,8 @@ def parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple[
 
 
 def _parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple[dict | None, dict]:
+    import yaml  # here, not at the top: a build whose front matter is all cached never needs it
+
     Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same rules, faster
     loader = Loader(text)
     try:
@@ -155,6 +155,8 @@ def _parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple
 
 def _first_alias(node):
     """The first node reached twice (an alias), walking iteratively; None when the tree has no aliases."""
+    import yaml
+
     if node is None:
         return None
     seen: set[int] = set()

@@ -15,7 +15,7 @@ from typing import Callable
 from itertools import groupby
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from neuralpath.cache import digest
@@ -111,6 +111,17 @@ def jinja_env() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=True)
     env.filters["tagslug"] = lambda t: slugify(t) or "tag"
     return env
+
+
+def use_bytecode_cache(folder: Path) -> None:
+    """Keep compiled templates in `folder` (Jinja checks each against its template's source)."""
+    env = jinja_env()
+    if env.bytecode_cache is None or env.bytecode_cache.directory != str(folder):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return
+        env.bytecode_cache = FileSystemBytecodeCache(str(folder))
 
 
 def _unreachable() -> str:
