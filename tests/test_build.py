@@ -9,7 +9,7 @@ import sys
 import pytest
 from pathlib import Path
 
-from conftest import MODULE, note
+from conftest import MODULE, note, write_site
 
 PART = "content/curriculum/1-foundations"
 
@@ -343,3 +343,46 @@ def test_progress_is_plain_lines_off_a_terminal_and_silent_with_quiet(site, cli)
     assert "\x1b" not in err  # no terminal control codes in logs
     code, out, err = cli("build", root, "--clean", "-q")
     assert code == 0 and out == "" and err == ""
+
+
+def test_a_site_built_by_worker_processes_matches_one_built_in_a_single_process(tmp_path):
+    """Past 24 notes the build parses, renders math and renders bodies in forked workers; what readers
+    get, and the located warnings authors get, must not depend on that."""
+    files = {f"{PART}/_index.md": note("Foundations")}
+    for i in range(30):
+        body = f"""
+            ## Part {i}
+
+            For $x_{{{i}}} \\in \\R^{i + 1}$ the norm
+            $$
+            \\|x_{{{i}}}\\|^2 = \\sum_j x_{{{i}j}}^2 \\label{{eq:n}}
+            $$
+            gives \\eqref{{eq:n}}; the next note is [here](note:n{(i + 1) % 30}).
+
+            ```python {{norun}}
+            value = {i} ** 2
+            ```
+            """
+        if i == 7:
+            body += "\n$$\nx = 1\n"  # never closed: a warning with its line
+        files[f"{MODULE}/{i + 1:02d}-n{i}.md"] = note(f"Note {i}", body, id=f"n{i}")
+    root = write_site(tmp_path / "site", files)
+    parallel = subprocess.run([sys.executable, "-m", "neuralpath", "build", str(root), "--no-search"],
+                              capture_output=True, text=True, timeout=300)
+    assert parallel.returncode == 0, parallel.stderr
+    serial = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                             "from neuralpath.build import BuildOptions, build; "
+                             "r = build(Path(sys.argv[1]), BuildOptions(search=False, jobs=1, clean=True, output=Path(sys.argv[2]))); "
+                             "print(r.stats['bodies_rendered']); print(*[f.format() for f in r.report.findings], sep='\\n')",
+                             str(root), str(tmp_path / "serial")], capture_output=True, text=True, timeout=300)
+    assert serial.returncode == 0, serial.stderr
+    assert serial.stdout.splitlines()[0] == "30"
+    warning = re.search(r"08-n7\.md:\d+:\d+: warning: .*\(unclosed-math\)", parallel.stderr)
+    assert warning and f"{MODULE}/{warning.group(0)}" in parallel.stderr
+    assert warning.group(0) in serial.stdout
+    pages = sorted(p.relative_to(root / "public") for p in (root / "public").rglob("*.html"))
+    assert len(pages) > 30 and pages == sorted(p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*.html"))
+    for rel in pages:
+        assert (root / "public" / rel).read_text() == (tmp_path / "serial" / rel).read_text(), rel
+    page = (root / "public" / "notes" / "n3" / "index.html").read_text()
+    assert "<span class=katex>" in page and 'href="/notes/n4/"' in page and "hl-" in page

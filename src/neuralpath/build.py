@@ -161,31 +161,7 @@ class Builder:
             frontmatter.YAML_MEMO = None
         self.say(f"loaded {len(content.docs)} documents in {len(content.modules)} modules")
         md = install_rules(create_markdown(allow_html=True))
-        parsed = {}
-        self.source_keys: dict[str, str] = {}
-        budget = 8_000_000  # characters of source whose token trees stay in memory until rendered
-        self.math_wanted: set[tuple[str, bool]] = set()  # math of newly parsed documents, for one batch
-        self.math_docs: set[str] = set()
-        for doc in content.docs:
-            if doc.has_page and doc.id not in parsed:
-                path = str(doc.source.path)
-                key = digest(doc.source.body.encode("utf-8", "surrogatepass"), doc.source.body_line)
-                self.source_keys[doc.id] = key
-                p = cache.get_parsed(path, key)
-                if p is None:
-                    p = parse_document(md, doc.source.body, doc.source.body_line)
-                    cache.put_parsed(path, key, p)
-                    stats["parsed"] += 1
-                    self.math_docs.add(doc.id)
-                    self.math_wanted.update(math_requests(p.tokens, None))
-                    budget -= len(doc.source.body)
-                    if budget < 0:
-                        p.tokens = None  # parsed again when rendered: memory stays bounded on big sites
-                parsed[doc.id] = p
-                for line, message, rule in p.warnings:
-                    add = report.error if rule == "duplicate-label" else report.warning
-                    add(doc.source.path, line, message, rule=rule)
-        cache.save()
+        parsed = self._parse(content.docs, md, stats)
         site = resolve(config, content, parsed, report)
         result.site = site
         self._check_images(site, report)
@@ -228,6 +204,65 @@ class Builder:
             cache.set_meta("doc_count", len(parsed))
         result.seconds = time.perf_counter() - t0
         return result
+
+    # -- parse ---------------------------------------------------------------------------------
+    def _parse(self, docs: list[Doc], md, stats: dict) -> dict:
+        """Parsed documents by id, from the cache or parsed now: across processes when there are many
+        (the workers send back what the parse found, not the token trees: those are parsed again when
+        rendered), else here, keeping token trees for rendering up to a memory budget."""
+        cache = self.cache
+        self.source_keys: dict[str, str] = {}
+        self.math_wanted: set[tuple[str, bool]] = set()  # math of newly parsed documents, for one batch
+        self.math_docs: set[str] = set()
+        parsed, todo = {}, []
+        for doc in docs:
+            if doc.has_page and doc.id not in self.source_keys:
+                key = digest(doc.source.body.encode("utf-8", "surrogatepass"), doc.source.body_line)
+                self.source_keys[doc.id] = key
+                parsed[doc.id] = cache.get_parsed(str(doc.source.path), key)
+                if parsed[doc.id] is None:
+                    todo.append(doc)
+        if self._can_fork(len(todo)):
+            global _PARSE
+            _PARSE = (md, {d.id: d for d in todo})
+            import multiprocessing
+
+            chunks = [[d.id for d in todo[i:i + 16]] for i in range(0, len(todo), 16)]
+            try:
+                with multiprocessing.get_context("fork").Pool(self._jobs()) as pool:
+                    for rows in pool.imap_unordered(_parse_chunk, chunks):
+                        for doc_id, p, math in rows:
+                            parsed[doc_id] = p
+                            self.math_wanted.update(math)
+            finally:
+                _PARSE = None
+        else:
+            budget = 8_000_000  # characters of source whose token trees stay in memory until rendered
+            for doc in todo:
+                p = parsed[doc.id] = parse_document(md, doc.source.body, doc.source.body_line)
+                self.math_wanted.update(math_requests(p.tokens, None))
+                budget -= len(doc.source.body)
+                if budget < 0:
+                    p.tokens = None  # parsed again when rendered: memory stays bounded on big sites
+        for doc in todo:
+            cache.put_parsed(str(doc.source.path), self.source_keys[doc.id], parsed[doc.id])
+            self.math_docs.add(doc.id)
+        stats["parsed"] += len(todo)
+        by_id = {d.id: d for d in docs}
+        for doc_id, p in parsed.items():
+            for line, message, rule in p.warnings:
+                add = self.report.error if rule == "duplicate-label" else self.report.warning
+                add(by_id[doc_id].source.path, line, message, rule=rule)
+        cache.save()
+        return parsed
+
+    def _jobs(self) -> int:
+        return self.options.jobs or os.cpu_count() or 1
+
+    def _can_fork(self, tasks: int) -> bool:
+        """Worth and safe to fork workers: enough work, more than one core, V8 not running in this
+        process (its threads do not survive a fork), and a cache on disk the workers can open."""
+        return tasks >= 24 and self._jobs() > 1 and not katex_module.V8_STARTED and self.cache.path is not None
 
     # -- execute -------------------------------------------------------------------------------
     def _execute(self, site: Site, config: Config) -> tuple[dict[str, dict[int, str]], dict[str, dict]]:
@@ -300,9 +335,9 @@ class Builder:
             todo.append((doc_id, key))
         global _JOB
         _JOB = (self, site, md, katex, outputs, link, allow)
-        jobs = self.options.jobs or os.cpu_count() or 1
+        jobs = self._jobs()
         try:
-            if len(todo) >= 24 and jobs > 1 and not katex_module.V8_STARTED and self.cache.path is not None:
+            if self._can_fork(len(todo)):
                 import multiprocessing
 
                 ctx = multiprocessing.get_context("fork")
@@ -531,6 +566,20 @@ class Builder:
 
 
 _JOB = None  # (builder, site, md, katex, outputs, link, allow): set in the parent, inherited by forked workers
+_PARSE = None  # (md, docs by id): the same for the parse workers
+
+
+def _parse_chunk(ids: list[str]) -> list[tuple]:
+    """Parse documents: (id, Parsed without its token tree, the math it contains) for each."""
+    md, docs = _PARSE
+    rows = []
+    for doc_id in ids:
+        doc = docs[doc_id]
+        p = parse_document(md, doc.source.body, doc.source.body_line)
+        math = set(math_requests(p.tokens, None))
+        p.tokens = None
+        rows.append((doc_id, p, math))
+    return rows
 
 
 def _worker_init() -> None:
