@@ -561,7 +561,7 @@ class Builder:
             raise
         if not job.shards:
             return None
-        job.start()
+        job.close()
         return job
 
 

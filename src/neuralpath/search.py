@@ -17,11 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 from neuralpath.errors import Report
@@ -82,13 +85,29 @@ def prune_bundle(dest: Path, first: bool) -> None:
             f.unlink()
 
 
+@lru_cache(maxsize=1)
+def pagefind_command() -> tuple[str, ...]:
+    """Pagefind's binary (from the pagefind_bin package), run directly rather than through
+    `python -m pagefind`, which starts an interpreter per shard only to exec it."""
+    try:
+        from pagefind.service import get_executable
+
+        exe = get_executable()
+        if exe is not None:
+            return (str(exe),)
+    except Exception:  # noqa: BLE001 - another packaging of pagefind: its module knows the way
+        pass
+    return (sys.executable, "-m", "pagefind")
+
+
 class IndexJob:
     """Pagefind's CLI over records written to temporary folders beside the output, one run per shard
-    (its Python API sends every file through a JSON pipe, which measured 40x slower). `start` writes
-    the records and returns while Pagefind runs in a thread, so the build writes its pages meanwhile;
-    `finish` waits and reports."""
+    (its Python API sends every file through a JSON pipe, which measured 40x slower). Each shard is
+    indexed as soon as its records are written (`add_shard`), by up to `RUNNERS` Pagefind processes at
+    once, while the build goes on writing its pages; `finish` waits and reports."""
 
     TIMEOUT = 1800
+    RUNNERS = min(2, os.cpu_count() or 1)  # Pagefind itself keeps about 1.5 cores busy
 
     def __init__(self, report: Report, out: Path, progress=None):
         self.report, self.out, self.progress = report, out, progress
@@ -96,51 +115,68 @@ class IndexJob:
         self.count = 0
         self.failures: list[str] = []
         self.succeeded: list = []  # on_success callbacks of shards indexed, run by finish()
-        self.thread = None
+        self.queue: queue.Queue = queue.Queue()
+        self.threads: list[threading.Thread] = []
         self.procs: list[subprocess.Popen] = []
-        self.cancelled = False
+        self.cancelled = self.closed = False
 
     def add_shard(self, records, dest: Path, first: bool, on_success=None) -> None:
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.search-", dir=self.out.parent))
-        self.shards.append((tmp, dest, first, on_success))
+        shard = (tmp, dest, first, on_success)
+        self.shards.append(shard)
         for url, html in records:
             page = tmp / url.lstrip("/") / "index.html"
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(html, encoding="utf-8")
             self.count += 1
+        if not self.threads:
+            self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(self.RUNNERS)]
+            for t in self.threads:
+                t.start()
+        self.queue.put(shard)
 
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+    def close(self) -> None:
+        """No more shards: the runners stop once the queue is empty."""
+        if not self.closed:
+            self.closed = True
+            for _ in self.threads:
+                self.queue.put(None)
 
-    def _run(self) -> None:
-        for tmp, dest, first, on_success in self.shards:
-            if self.cancelled:
-                return
-            proc = subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(tmp), "--output-path",
-                                     str(dest), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            self.procs.append(proc)
-            try:
-                out, err = proc.communicate(timeout=self.TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                self.failures.append(f"pagefind ran longer than {self.TIMEOUT} s")
-                continue
-            if proc.returncode != 0 or not (dest / "pagefind-entry.json").is_file():
+    def _work(self) -> None:
+        while (shard := self.queue.get()) is not None:
+            if not self.cancelled:
+                self._index(*shard)
+
+    def _index(self, tmp: Path, dest: Path, first: bool, on_success) -> None:
+        proc = subprocess.Popen([*pagefind_command(), "--site", str(tmp), "--output-path", str(dest), "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        try:
+            out, err = proc.communicate(timeout=self.TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            self.failures.append(f"pagefind ran longer than {self.TIMEOUT} s")
+            return
+        if proc.returncode != 0 or not (dest / "pagefind-entry.json").is_file():
+            if not self.cancelled:
                 self.failures.append(((err or out).strip().splitlines()[-1:] or ["pagefind wrote no index"])[0])
-            else:
-                prune_bundle(dest, first)
-                if on_success:
-                    self.succeeded.append(on_success)
+        else:
+            prune_bundle(dest, first)
+            if on_success:
+                self.succeeded.append(on_success)
 
     def _cleanup(self) -> None:
         for tmp, *_ in self.shards:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def _join(self) -> None:
+        self.close()
+        for t in self.threads:
+            t.join()
+
     def finish(self) -> bool:
-        if self.thread is not None:
-            self.thread.join()
+        self._join()
         self._cleanup()
         for msg in self.failures:
             self.report.warning(self.out, 1, f"search index failed: {msg}", rule="search")
@@ -154,9 +190,11 @@ class IndexJob:
 
     def cancel(self) -> None:
         self.cancelled = True
-        for proc in self.procs:
+        for proc in list(self.procs):
             if proc.poll() is None:
                 proc.kill()
-        if self.thread is not None:
-            self.thread.join()
+        self._join()
+        for proc in list(self.procs):  # one started between the kill above and the runners' stop
+            if proc.poll() is None:
+                proc.kill()
         self._cleanup()
