@@ -230,6 +230,8 @@ def test_new_never_overwrites(site, cli):
 def test_usage_errors_exit_2(cli, tmp_path):
     assert cli("build", "--no-such-flag")[0] == 2
     assert cli("frobnicate")[0] == 2
+    code, _, err = cli("build", tmp_path / "no-such-site")
+    assert code == 2 and "no-such-site: no such folder" in err and not (tmp_path / "no-such-site").exists()
 
 
 def test_help_on_every_command(cli):

@@ -1,3 +1,3 @@
-from neuralpath.cli import main
+from neuralpath.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())

@@ -20,7 +20,7 @@ from neuralpath.config import Config, load_config
 from neuralpath.content import frontmatter
 from neuralpath.content.loader import load_content
 from neuralpath.content.model import Doc
-from neuralpath.errors import BuildFailed, Report
+from neuralpath.errors import BuildFailed, Report, UsageError
 from neuralpath.graph import Site, resolve
 from neuralpath.layout.pages import Layout, jinja_env, use_bytecode_cache
 from neuralpath.markdown import highlight as highlight_module
@@ -97,6 +97,9 @@ class Builder:
         t0 = time.perf_counter()
         report = self.report
         opts = self.options
+        if not self.root.is_dir():  # a mistyped path must not turn into a new, empty site
+            raise UsageError(f"{self.root}: no such folder; give the site folder (the one with neuralpath.toml) "
+                             "or a folder of Markdown notes")
         config = load_config(self.root, report)
         out = (opts.output or config.output_dir).resolve()
         if opts.write:
@@ -154,11 +157,7 @@ class Builder:
             self.say("nothing changed since the last build")
             result.seconds = time.perf_counter() - t0
             return result
-        frontmatter.YAML_MEMO = cache.yaml
-        try:
-            content = load_content(config, report, drafts=opts.drafts)
-        finally:
-            frontmatter.YAML_MEMO = None
+        content = self._load(config)
         self.say(f"loaded {len(content.docs)} documents in {len(content.modules)} modules")
         md = install_rules(create_markdown(allow_html=True))
         parsed = self._parse(content.docs, md, stats)
@@ -205,6 +204,26 @@ class Builder:
         result.seconds = time.perf_counter() - t0
         return result
 
+    # -- load ----------------------------------------------------------------------------------
+    def _load(self, config: Config):
+        """Load the content; files unchanged since the last build (size and mtime) are not read, their
+        front matter comes from the cache; what was read is stored for the next build."""
+        cache = self.cache
+        stored = cache.source_entries()
+        frontmatter.YAML_MEMO, frontmatter.STORED = cache.yaml, stored
+        frontmatter.FRESH.clear()
+        frontmatter.SEEN.clear()
+        try:
+            content = load_content(config, self.report, drafts=self.options.drafts)
+        finally:
+            frontmatter.YAML_MEMO = frontmatter.STORED = None
+        cache.put_sources([(str(p), size, mtime, frontmatter.stored_form(src))
+                           for p, size, mtime, src in frontmatter.FRESH])
+        cache.drop_sources([p for p in stored if p not in frontmatter.SEEN])
+        frontmatter.FRESH.clear()
+        frontmatter.SEEN.clear()
+        return content
+
     # -- parse ---------------------------------------------------------------------------------
     def _parse(self, docs: list[Doc], md, stats: dict) -> dict:
         """Parsed documents by id, from the cache or parsed now: across processes when there are many
@@ -215,11 +234,12 @@ class Builder:
         self.math_wanted: set[tuple[str, bool]] = set()  # math of newly parsed documents, for one batch
         self.math_docs: set[str] = set()
         parsed, todo = {}, []
+        stored = cache.parsed_entries()
         for doc in docs:
             if doc.has_page and doc.id not in self.source_keys:
-                key = digest(doc.source.body.encode("utf-8", "surrogatepass"), doc.source.body_line)
-                self.source_keys[doc.id] = key
-                parsed[doc.id] = cache.get_parsed(str(doc.source.path), key)
+                key = self.source_keys[doc.id] = doc.source.key
+                hit = stored.get(str(doc.source.path))
+                parsed[doc.id] = cache.load_parsed(hit[1]) if hit and hit[0] == key else None
                 if parsed[doc.id] is None:
                     todo.append(doc)
         if self._can_fork(len(todo)):
@@ -319,12 +339,13 @@ class Builder:
             doc = site.docs.get(doc_id)
             if doc is None:
                 continue
-            label = (lambda lab, d=doc: site.resolve_label(d, lab))
-            assets = self._asset_resolver(doc, site, self.copies, quiet)
+            own = parsed.labels  # a reference to the note's own label depends on its number only
             outs = outputs.get(doc_id) or {}
+            assets = self._asset_resolver(doc, site, self.copies, quiet) if parsed.images else None
             key = digest(fixed, self.source_keys[doc_id],
                          [(t, a, link(t, a)) for t, a, _ in parsed.links],
-                         [(lab, label(lab)) for lab, _ in parsed.eqrefs],
+                         [(lab, own[lab]) if lab in own else (lab, site.resolve_label(doc, lab))
+                          for lab, _ in parsed.eqrefs],
                          [(src, assets(src, 0)) for src, _, _ in parsed.images],
                          sorted(outs.items()))
             bodies.keys[doc_id] = key

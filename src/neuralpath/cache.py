@@ -3,6 +3,7 @@
 Tables, each read row by row when a build needs it (nothing is loaded wholesale, so memory stays
 bounded by what one build touches, not by the size of the site):
 
+- sources: source path -> (size, mtime, front matter, body hash)  skip reading unchanged files
 - yaml:    hash of a front-matter block -> (mapping, key lines)   skip YAML parsing of unchanged files
 - parsed:  source path -> (hash of the text, Parsed)              skip parsing unchanged files
 - bodies:  doc id -> (render key, html, search text, findings)     skip rendering unchanged bodies
@@ -23,6 +24,7 @@ its template reads. Nothing is invalidated by time. The dev server uses the same
 from __future__ import annotations
 
 import hashlib
+import marshal
 import pickle
 import sqlite3
 import zlib
@@ -36,6 +38,7 @@ FILE = "build-cache.sqlite"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB);
 CREATE TABLE IF NOT EXISTS yaml (k TEXT PRIMARY KEY, v BLOB);
+CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, data BLOB);
 CREATE TABLE IF NOT EXISTS parsed (path TEXT PRIMARY KEY, key TEXT, data BLOB);
 CREATE TABLE IF NOT EXISTS bodies (id TEXT PRIMARY KEY, key TEXT, html BLOB, search BLOB, findings BLOB,
                                    nfindings INTEGER);
@@ -219,7 +222,7 @@ class BuildCache:
 
     @staticmethod
     def _reset(db: sqlite3.Connection) -> None:
-        for table in ("meta", "yaml", "parsed", "bodies", "math", "code", "pages"):
+        for table in ("meta", "sources", "yaml", "parsed", "bodies", "math", "code", "pages"):
             db.execute(f"DROP TABLE IF EXISTS {table}")  # the schema may differ between engine versions
         db.executescript(SCHEMA)
         db.execute("INSERT INTO meta (k, v) VALUES ('engine', ?)", (ENGINE,))
@@ -255,18 +258,33 @@ class BuildCache:
     def set_meta(self, k: str, v) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (k, _dumps(v)))
 
+    # -- sources -------------------------------------------------------------------------------
+    def source_entries(self) -> dict[str, tuple[int, int, bytes]]:
+        return {p: (s, m, d) for p, s, m, d in self.db.execute("SELECT path, size, mtime, data FROM sources")}
+
+    def put_sources(self, rows: list[tuple[str, int, int, bytes]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO sources (path, size, mtime, data) VALUES (?, ?, ?, ?)", rows)
+
+    def drop_sources(self, paths) -> None:
+        self.db.executemany("DELETE FROM sources WHERE path=?", [(p,) for p in paths])
+
     # -- parsed documents ------------------------------------------------------------------------
-    def get_parsed(self, path: str, key: str):
-        row = self.db.execute("SELECT key, data FROM parsed WHERE path=?", (path,)).fetchone()
-        return pickle.loads(row[1]) if row and row[0] == key else None
+    def parsed_entries(self) -> dict[str, tuple[str, bytes]]:
+        """source path -> (key, stored data) of every parsed document, in one query (`load_parsed`)."""
+        return {p: (k, d) for p, k, d in self.db.execute("SELECT path, key, data FROM parsed")}
+
+    @staticmethod
+    def load_parsed(data: bytes):
+        from neuralpath.markdown.parser import Parsed
+
+        try:
+            return Parsed.from_row(marshal.loads(data))
+        except (ValueError, TypeError, EOFError):  # written by another engine: parse again
+            return None
 
     def put_parsed(self, path: str, key: str, parsed) -> None:
-        tokens, parsed.tokens = parsed.tokens, None
-        try:
-            self.db.execute("INSERT OR REPLACE INTO parsed (path, key, data) VALUES (?, ?, ?)",
-                            (path, key, _dumps(parsed)))
-        finally:
-            parsed.tokens = tokens
+        self.db.execute("INSERT OR REPLACE INTO parsed (path, key, data) VALUES (?, ?, ?)",
+                        (path, key, marshal.dumps(parsed.to_row())))
 
     # -- rendered bodies ---------------------------------------------------------------------------
     def body_entries(self) -> dict[str, tuple[str, bool]]:

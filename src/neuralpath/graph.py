@@ -60,7 +60,8 @@ class Site:
 
     def resolve_label(self, doc: Doc, label: str) -> tuple[str, int, str] | None:
         """Local label ('eq:x') or cross-note ('note-id:eq:x') -> (url#anchor, number, note title or '')."""
-        from neuralpath.markdown.render import _label_anchor
+        from neuralpath.markdown.render import _label_anchor  # noqa: PLC0415 - render imports this module's users
+
         parsed = self.parsed.get(doc.id)
         if parsed and label in parsed.labels:
             return f"#{_label_anchor(label)}", parsed.labels[label], ""

@@ -7,6 +7,7 @@ never needs them, and they are the vector for "billion laughs" expansion).
 from __future__ import annotations
 
 import hashlib
+import pickle
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from neuralpath.content.model import Source
 from neuralpath.errors import Report
 
 FENCE = re.compile(r"^---[ \t]*$")
+CLOSING = re.compile(r"^(?:---[ \t]*|\.\.\.\s*)$", re.M)  # the line that ends front matter
 MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -40,22 +42,50 @@ def decode(path: Path, raw: bytes, report: Report) -> str | None:
 
 
 _SOURCES: dict[Path, tuple[int, int, Source]] = {}  # path -> (size, mtime, Source): re-read only after a change
+# Set by the build: what earlier builds read cleanly, by path: (size, mtime_ns, stored front matter). A file
+# whose size and mtime match is not read: its front matter comes from here and its body is read on demand.
+STORED: dict[str, tuple[int, int, bytes]] | None = None
+FRESH: list[tuple[Path, int, int, Source]] = []  # clean reads from disk since the build last collected them
+SEEN: set[str] = set()  # every path asked for while STORED is set
 
 
 def read_source(path: Path, report: Report) -> Source | None:
-    """The file's Source; a long-running process (the dev server) reads an unchanged file only once."""
+    """The file's Source; a long-running process (the dev server) reads an unchanged file only once, and
+    a build reads an unchanged file's body only if it needs it."""
     try:
         st = path.stat()
     except OSError:
         st = None
+    if STORED is not None:
+        SEEN.add(str(path))
     hit = _SOURCES.get(path)
     if st is not None and hit is not None and hit[:2] == (st.st_size, st.st_mtime_ns):
         return hit[2]
+    stored = STORED.get(str(path)) if STORED is not None and st is not None else None
+    if stored is not None and stored[:2] == (st.st_size, st.st_mtime_ns):
+        meta, meta_lines, body_line, key = pickle.loads(stored[2])
+        source = Source(path, meta, None, body_line, meta_lines, key=key, reader=lambda: _body_of(path))
+        _SOURCES[path] = (st.st_size, st.st_mtime_ns, source)
+        return source
     before = len(report.findings)
     source = _read_source(path, report)
     if source is not None and st is not None and len(report.findings) == before:
         _SOURCES[path] = (st.st_size, st.st_mtime_ns, source)
+        if STORED is not None:
+            FRESH.append((path, st.st_size, st.st_mtime_ns, source))
     return source
+
+
+def stored_form(source: Source) -> bytes:
+    """What `read_source` needs to restore a source without reading its file (see STORED)."""
+    return pickle.dumps((source.meta, source.meta_lines, source.body_line, source.key), pickle.HIGHEST_PROTOCOL)
+
+
+def _body_of(path: Path) -> str:
+    """The body of a file whose front matter came from the cache. Should the file have changed since its
+    size and mtime were taken, this build uses what is there now and the next one sees the change."""
+    source = _read_source(path, Report(path.parent))
+    return source.body if source is not None else ""
 
 
 def _read_source(path: Path, report: Report) -> Source | None:
@@ -75,19 +105,21 @@ def _read_source(path: Path, report: Report) -> Source | None:
 
 
 def split_front_matter(path: Path, text: str, report: Report) -> Source | None:
-    lines = text.split("\n")
-    if not lines or not FENCE.match(lines[0]):
+    first = text.find("\n")
+    if not FENCE.match(text[:first] if first >= 0 else text):
         return Source(path=path, meta={}, body=text, body_line=1)
-    end = next((i for i in range(1, len(lines)) if FENCE.match(lines[i]) or lines[i].rstrip() == "..."), None)
-    if end is None:
+    close = CLOSING.search(text, first + 1) if first >= 0 else None
+    if close is None:
         report.error(path, 1, "front matter is not closed: add a line '---' after the last field",
                      rule="front-matter")
         return None
-    yaml_text = "\n".join(lines[1:end])
+    yaml_text = text[first + 1:max(close.start() - 1, first + 1)]
+    end = text.count("\n", 0, close.start())  # the closing line's index
     meta, meta_lines = parse_yaml(path, yaml_text, 2, report)
     if meta is None:
         return None
-    return Source(path=path, meta=meta, body="\n".join(lines[end + 1:]), body_line=end + 2,
+    newline = text.find("\n", close.start())
+    return Source(path=path, meta=meta, body=text[newline + 1:] if newline >= 0 else "", body_line=end + 2,
                   meta_lines=meta_lines)
 
 

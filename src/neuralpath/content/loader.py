@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -172,23 +173,31 @@ def load_content(config: Config, report: Report, *, drafts: bool = False) -> Con
     return content
 
 
-def _files(folder: Path, suffixes) -> list[Path]:
-    if not folder.is_dir():
+def _entries(folder: Path) -> list[os.DirEntry]:
+    """A folder's entries, by name (scandir: file or folder without a stat call per entry)."""
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in suffixes
-                  and p.name != INDEX and not p.name.startswith("."))
+
+
+def _files(folder: Path, suffixes) -> list[Path]:
+    return [folder / e.name for e in _entries(folder) if e.is_file() and os.path.splitext(e.name)[1] in suffixes
+            and e.name != INDEX and not e.name.startswith(".")]
 
 
 def _subdirs(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
-                  and p.name not in SKIP_DIRS)
+    return [folder / e.name for e in _entries(folder) if e.is_dir() and not e.name.startswith((".", "_"))
+            and e.name not in SKIP_DIRS]
+
+
+ASSET_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".csv", ".npy")
 
 
 def _assets(folder: Path, content: Content) -> None:
-    content.assets += [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")
-                       and p.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".csv", ".npy")]
+    content.assets += [folder / e.name for e in _entries(folder) if e.is_file() and not e.name.startswith(".")
+                       and os.path.splitext(e.name)[1].lower() in ASSET_SUFFIXES]
 
 
 def _folder_record(folder: Path, kind: str, report: Report) -> tuple[dict, Source]:

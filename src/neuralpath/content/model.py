@@ -13,18 +13,41 @@ from pathlib import Path
 STATUSES = ("published", "draft", "planned")
 
 
-@dataclass
 class Source:
-    """A text file as read from disk: normalised text plus where the body starts."""
+    """A text file as read from disk: its front matter (`meta`, and the line of each key), and its body,
+    normalised, from line `body_line`. A source restored from the build cache (the file's size and
+    mtime unchanged) reads its body only when something asks for it, through `reader`; `key` is a
+    hash of the body and its first line, given by the cache or computed once."""
 
-    path: Path
-    meta: dict
-    body: str
-    body_line: int  # 1-based line in the file where `body` starts
-    meta_lines: dict[str, int] = field(default_factory=dict)  # front matter key -> line in the file
+    __slots__ = ("path", "meta", "body_line", "meta_lines", "_body", "_key", "_reader")
+
+    def __init__(self, path: Path, meta: dict, body: str | None, body_line: int,
+                 meta_lines: dict[str, int] | None = None, key: str | None = None, reader=None):
+        self.path, self.meta, self.body_line = path, meta, body_line
+        self.meta_lines = meta_lines if meta_lines is not None else {}
+        self._body, self._key, self._reader = body, key, reader
+
+    @property
+    def body(self) -> str:
+        if self._body is None:
+            self._body = self._reader() if self._reader is not None else ""
+        return self._body
+
+    @property
+    def key(self) -> str:
+        if self._key is None:
+            import hashlib
+
+            h = hashlib.blake2b(self.body.encode("utf-8", "surrogatepass"), digest_size=16)
+            h.update(f"\0{self.body_line}".encode())
+            self._key = h.hexdigest()
+        return self._key
 
     def line_of(self, key: str) -> int:
         return self.meta_lines.get(key, 1)
+
+    def __repr__(self) -> str:
+        return f"Source({str(self.path)!r}, body_line={self.body_line})"
 
 
 @dataclass

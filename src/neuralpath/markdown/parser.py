@@ -52,6 +52,21 @@ class Parsed:
     inline_math: int = 0
     warnings: list[tuple[int, str, str]] = field(default_factory=list)  # line, message, rule
 
+    def to_row(self) -> tuple:
+        """Everything but the tokens as plain values (stored with marshal: several times faster to load
+        than a pickle of the objects, which counts when a build loads a thousand of them)."""
+        return (self.headings, self.labels, self.label_lines, self.links, self.eqrefs, self.images,
+                [(c.index, c.line, c.lang, c.options, c.code) for c in self.code], self.words,
+                self.display_math, self.inline_math, self.warnings)
+
+    @classmethod
+    def from_row(cls, row: tuple) -> "Parsed":
+        (headings, labels, label_lines, links, eqrefs, images, code, words, display_math, inline_math,
+         warnings) = row
+        return cls(None, [tuple(h) for h in headings], labels, label_lines, [tuple(x) for x in links],
+                   [tuple(x) for x in eqrefs], [tuple(x) for x in images], [CodeBlock(*c) for c in code],
+                   words, display_math, inline_math, [tuple(w) for w in warnings])
+
 
 def parse_info(info: str) -> tuple[str, dict]:
     """`python {norun alt="A figure" timeout=5}` -> ("python", {"norun": True, "alt": ..., "timeout": "5"})."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import escape
 from typing import Callable
 
@@ -123,6 +124,7 @@ def math_requests(tokens, ctx: RenderContext | None):
                         yield katex_source(child, ctx), MATH_TYPES[child.type]
 
 
+@lru_cache(maxsize=65536)
 def _label_anchor(label: str) -> str:
     return "eq-" + re.sub(r"[^A-Za-z0-9_-]+", "-", label.split(":", 1)[1] if label.startswith("eq:") else label)
 
