@@ -645,12 +645,14 @@ def _render_chunk(items: list[tuple[str, str]]) -> tuple[list[tuple], dict, dict
             asset_url=builder._asset_resolver(doc, site, copies, sub), allow_raw_html=allow,
             source_lines=doc.source.body.split("\n"))))
     katex.fresh.clear()
+    katex.loaded.clear()  # what the last chunk fetched from the cache: memory stays bounded by a chunk
     katex.prerender(req for (_, _, parsed), (_, _, ctx) in zip(docs, ctxs) for req in math_requests(parsed.tokens, ctx))
     rows = []
     for (doc_id, doc, parsed), (sub, copies, ctx) in zip(docs, ctxs):
         html = render_tokens(md, parsed.tokens, ctx)
         parsed.tokens = None
         rows.append((doc_id, keys[doc_id], pack(html), pack(ctx.search_text), sub.findings, copies))
+    katex.loaded.clear()
     return (rows, *_fresh_results(katex))
 
 

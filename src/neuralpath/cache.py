@@ -161,6 +161,16 @@ class MathTable(RowTable):
     def __init__(self, cache: "BuildCache"):
         super().__init__(cache, "math", ("html", "error", "position"))
 
+    def get_many(self, keys: list[str]) -> dict[str, MathResult]:
+        """The results stored for any of `keys`, in a few queries."""
+        found = {k: self.load(self.pending[k]) for k in keys if k in self.pending}
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            rows = self.cache.db.execute(f"SELECT k, html, error, position FROM math WHERE k IN "
+                                         f"({','.join('?' * len(part))})", part)
+            found.update((k, self.load(row)) for k, *row in rows)
+        return found
+
     def load(self, row: tuple) -> MathResult:
         return MathResult(unpack(row[0]) if row[0] is not None else None, row[1], row[2])
 

@@ -10,12 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-from neuralpath.markdown.compact import unquote_attributes
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -42,14 +39,33 @@ def katex_dir() -> Path:
 
 
 _JS = r"""
+// KaTeX's output made valid and smaller HTML without changing what is displayed or read aloud:
+// - `width` on <mtd> (array column spacing) is not in HTML's MathML content model;
+// - an operator name in a script (\ell_{\max}) gets a third child U+2061 inside <msub>;
+// - a negative CSS height is invalid and ignored by browsers anyway;
+// - <math> needs no xmlns in HTML, and an attribute value without spaces, quotes, =, <, >, backticks
+//   or & needs no quotes, nor the last declaration of a style its semicolon (KaTeX escapes every quote
+//   in text, so `="` only opens an attribute). Done here: V8's regular expressions are fast.
+function npTidy(html) {
+  return html.replace(/(<mtd\b[^>]*?)\s+width="[^"]*"/g, "$1")
+    .replace(/<mo>\u2061<\/mo>(?=<\/msub>|<\/msup>|<\/msubsup>|<\/munder>|<\/mover>)/g, "")
+    .replace(/height:-[0-9.]+em;?/g, "")
+    .replace(/ xmlns="http:\/\/www\.w3\.org\/1998\/Math\/MathML"/g, "")
+    .replace(/="([^"\s'=<>`&]+?);?"(?=[\s>])/g, "=$1");
+}
+function npOptions(display, macros, maxExpand) {
+  return {displayMode: display, macros: macros, throwOnError: true, output: "htmlAndMathml",
+          trust: false, strict: "ignore", maxExpand: maxExpand, maxSize: 20, globalGroup: false};
+}
+function npError(e) {
+  return JSON.stringify({error: String(e && e.message || e),
+                         position: (e && typeof e.position === "number") ? e.position : null});
+}
 function npRender(tex, display, macros, maxExpand) {
   try {
-    return JSON.stringify({html: katex.renderToString(tex, {
-      displayMode: display, macros: JSON.parse(macros), throwOnError: true, output: "htmlAndMathml",
-      trust: false, strict: "ignore", maxExpand: maxExpand, maxSize: 20, globalGroup: false})});
+    return JSON.stringify({html: npTidy(katex.renderToString(tex, npOptions(display, JSON.parse(macros), maxExpand)))});
   } catch (e) {
-    return JSON.stringify({error: String(e && e.message || e),
-                           position: (e && typeof e.position === "number") ? e.position : null});
+    return npError(e);
   }
 }
 function npBatch(items, macros, maxExpand) {
@@ -59,38 +75,14 @@ function npBatch(items, macros, maxExpand) {
   var m = JSON.parse(macros), its = JSON.parse(items), out = new Array(its.length);
   for (var i = 0; i < its.length; i++) {
     try {
-      out[i] = katex.renderToString(its[i][0], {
-        displayMode: its[i][1], macros: Object.assign({}, m), throwOnError: true, output: "htmlAndMathml",
-        trust: false, strict: "ignore", maxExpand: maxExpand, maxSize: 20, globalGroup: false});
+      out[i] = npTidy(katex.renderToString(its[i][0], npOptions(its[i][1], Object.assign({}, m), maxExpand)));
     } catch (e) {
-      out[i] = "\u0001" + JSON.stringify({error: String(e && e.message || e),
-                                          position: (e && typeof e.position === "number") ? e.position : null});
+      out[i] = "\u0001" + npError(e);
     }
   }
   return out.join("\u0000");
 }
 """
-
-
-_MTD_WIDTH = re.compile(r'(<mtd\b[^>]*?)\s+width="[^"]*"')
-_SCRIPT_APPLY = re.compile(r"<mo>\u2061</mo>(?=</msub>|</msup>|</msubsup>|</munder>|</mover>)")
-_NEG_HEIGHT = re.compile(r"height:-[0-9.]+em;?")
-_XMLNS = ' xmlns="http://www.w3.org/1998/Math/MathML"'
-
-
-def _tidy(html: str) -> str:
-    r"""Make KaTeX's output valid and smaller HTML without changing what is displayed or read aloud:
-    - `width` on <mtd> (array column spacing) is not in HTML's MathML content model;
-    - an operator name in a script (`\ell_{\max}`) gets a third child U+2061 inside <msub>;
-    - a negative CSS height is invalid and ignored by browsers anyway;
-    - `<math>` needs no xmlns in HTML, and most attribute values need no quotes (`compact`)."""
-    if "<mtd" in html:
-        html = _MTD_WIDTH.sub(r"\1", html)
-    if "\u2061" in html:
-        html = _SCRIPT_APPLY.sub("", html)
-    if "height:-" in html:
-        html = _NEG_HEIGHT.sub("", html)
-    return unquote_attributes(html.replace(_XMLNS, ""))
 
 
 @dataclass(frozen=True)
@@ -115,6 +107,7 @@ class Katex:
         self.max_expand = max_expand
         self.version = self._read_version()
         self.cache = {}  # read-only store of earlier results (the build cache's math table); get/__contains__
+        self.loaded: dict[str, MathResult] = {}  # results `prerender` fetched from the cache in one go
         self.fresh: dict[str, MathResult] = {}  # results rendered by this instance, to be stored by the caller
 
     def _read_version(self) -> str:
@@ -148,13 +141,16 @@ class Katex:
     def prerender(self, requests) -> None:
         """Render many expressions with one call into the JS engine per batch (a per-call overhead
         dominates single renders); results land in the cache that `render` reads."""
-        todo, seen = [], set()
+        wanted: dict[str, tuple[str, bool]] = {}
         for tex, display in requests:
             k = self.key(tex, display)
-            if k in self.fresh or k in seen or len(tex) > self.MAX_TEX or k in self.cache:
-                continue
-            seen.add(k)
-            todo.append((k, tex, display))
+            if k not in self.fresh and k not in self.loaded and len(tex) <= self.MAX_TEX:
+                wanted.setdefault(k, (tex, display))
+        get_many = getattr(self.cache, "get_many", None)
+        if get_many is not None:  # one query for the lot, rather than two per expression
+            self.loaded.update(get_many(list(wanted)))
+        todo = [(k, tex, display) for k, (tex, display) in wanted.items()
+                if k not in self.loaded and (get_many is not None or k not in self.cache)]
         for i in range(0, len(todo), self.BATCH):
             chunk = todo[i:i + self.BATCH]
             raw = self._ctx().call("npBatch", json.dumps([[t, d] for _, t, d in chunk]), self.macros_json,
@@ -169,11 +165,11 @@ class Katex:
                     data = json.loads(out[1:])
                     self.fresh[k] = MathResult(None, data.get("error"), data.get("position"))
                 else:
-                    self.fresh[k] = MathResult(_tidy(out))
+                    self.fresh[k] = MathResult(out)
 
     def render(self, tex: str, display: bool) -> MathResult:
         k = self.key(tex, display)
-        hit = self.fresh.get(k) or self.cache.get(k)
+        hit = self.fresh.get(k) or self.loaded.get(k) or self.cache.get(k)
         if hit is not None:
             return hit
         if len(tex) > self.MAX_TEX:
@@ -185,5 +181,4 @@ class Katex:
 
     def _render_one(self, tex: str, display: bool) -> MathResult:
         data = json.loads(self._ctx().call("npRender", tex, display, self.macros_json, self.max_expand))
-        html = data.get("html")
-        return MathResult(_tidy(html) if html else html, data.get("error"), data.get("position"))
+        return MathResult(data.get("html"), data.get("error"), data.get("position"))
