@@ -388,3 +388,21 @@ def test_a_site_built_by_worker_processes_matches_one_built_in_a_single_process(
         assert (root / "public" / rel).read_text() == (tmp_path / "serial" / rel).read_text(), rel
     page = (root / "public" / "notes" / "n3" / "index.html").read_text()
     assert "<span class=katex>" in page and 'href="/notes/n4/"' in page and "hl-" in page
+
+
+def test_a_note_read_from_the_cache_is_rendered_again_from_its_file(tmp_path):
+    """A later build takes an unchanged file's front matter from the cache and reads its body only when
+    it must render it again, here because the title of the note it links to changed."""
+    root = write_site(tmp_path / "site", {
+        f"{MODULE}/01-a.md": note("Alpha", "Alpha body links to [the next note](note:b) and shows $a^2$.\n", id="a"),
+        f"{MODULE}/02-b.md": note("Beta", "Beta body.\n", id="b"),
+    })
+    cmd = [sys.executable, "-m", "neuralpath", "build", str(root), "--no-search", "-q"]
+    assert subprocess.run(cmd, capture_output=True, text=True).returncode == 0
+    b = root / MODULE / "02-b.md"
+    b.write_text(b.read_text().replace('title: "Beta"', 'title: "Beta, renamed"'))
+    second = subprocess.run(cmd, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    page = (root / "public/notes/a/index.html").read_text()
+    assert "Alpha body links to" in page and "<span class=katex>" in page
+    assert 'class="xref" data-preview-title="Beta, renamed"' in page  # the body's link, rendered again
