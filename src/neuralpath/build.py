@@ -493,17 +493,40 @@ class Builder:
     # -- write ---------------------------------------------------------------------------------
     def _write(self, site: Site, config: Config, layout: Layout, pages, bodies: Bodies, out: Path,
                sheets: dict[str, tuple[str, str]], stats: dict) -> None:
+        global _PAGES
         previous = {} if self.options.clean else self.cache.pages(str(out))
         output = Output(out, previous, full=self.options.clean)
         progress = self.progress
-        search = None
+        search = pool = None
         try:
+            todo = [p for p in pages if not output.unchanged(p.path, p.key)]
+            if self._can_fork(len(todo)):  # before the search threads start: threads do not survive a fork
+                import multiprocessing
+
+                _PAGES = (todo, output, bodies)
+                pool = multiprocessing.get_context("fork").Pool(self._jobs(), initializer=_page_worker_init)
+            staging = None
+            if pool is not None:  # the workers start on the pages while this process writes search records
+                staging = pool.imap_unordered(_stage_pages, [(i, min(i + 32, len(todo)))
+                                                             for i in range(0, len(todo), 32)])
             search = self._search(site, layout, bodies, output)  # runs in the background while pages are written
             task = progress.task("writing pages", len(pages)) if progress else None
-            for page in pages:
-                output.put(page.path, page.key, page.render)
-                if task:
-                    task.advance()
+            if task:
+                task.advance(len(pages) - len(todo))
+            if staging is not None:
+                for done in staging:
+                    for i in done:
+                        output.staged(todo[i].path, todo[i].key)
+                    if task:
+                        task.advance(len(done))
+                pool.close()
+                pool.join()
+            else:
+                for page in todo:
+                    output.stage(page.path, page.render)
+                    output.staged(page.path, page.key)
+                    if task:
+                        task.advance()
             if task:
                 task.done()
             for rel, src in sorted(self.copies.items()):
@@ -531,10 +554,14 @@ class Builder:
                 search.finish()
             output.commit()
         except BaseException:
+            if pool is not None:
+                pool.terminate()
             if search is not None:
                 search.cancel()
             output.discard()
             raise
+        finally:
+            _PAGES = None
         self.cache.set_pages(str(out), output.files)
         stats.update(written=output.written, kept=output.kept)
 
@@ -588,6 +615,20 @@ class Builder:
 
 _JOB = None  # (builder, site, md, katex, outputs, link, allow): set in the parent, inherited by forked workers
 _PARSE = None  # (md, docs by id): the same for the parse workers
+_PAGES = None  # (pages to write, Output, Bodies): the same for the page writers
+
+
+def _page_worker_init() -> None:
+    bodies = _PAGES[2]
+    bodies.cache = BuildCache(bodies.cache.path)  # a connection of this process's own
+
+
+def _stage_pages(span: tuple[int, int]) -> list[int]:
+    """Render pages todo[start:end] and write them into the staging folder; their indices back."""
+    todo, output, _ = _PAGES
+    for i in range(*span):
+        output.stage(todo[i].path, todo[i].render)
+    return list(range(*span))
 
 
 def _parse_chunk(ids: list[str]) -> list[tuple]:

@@ -117,6 +117,12 @@ class Output:
         """`data`: str, bytes, or a callable returning either (called only when the file must be written)."""
         if self.unchanged(rel, key):
             return
+        self.stage(rel, data)
+        self.staged(rel, key)
+
+    def stage(self, rel: str, data) -> None:
+        """Write a file into the staging folder (a worker process may do this; the parent then calls
+        `staged`)."""
         if callable(data):
             data = data()
         if isinstance(data, str):
@@ -124,7 +130,10 @@ class Output:
         dest = self._dest(rel)
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
-        self._written(rel, key, dest)
+
+    def staged(self, rel: str, key: str) -> None:
+        """Record a file written by `stage` as part of this build."""
+        self._written(rel, key, self._dest(rel))
 
     def copy(self, src: Path, rel: str) -> None:
         st = src.stat()
