@@ -406,3 +406,25 @@ def test_a_note_read_from_the_cache_is_rendered_again_from_its_file(tmp_path):
     page = (root / "public/notes/a/index.html").read_text()
     assert "Alpha body links to" in page and "<span class=katex>" in page
     assert 'class="xref" data-preview-title="Beta, renamed"' in page  # the body's link, rendered again
+
+
+def test_an_edited_site_stylesheet_reaches_the_next_build_in_the_same_process(site, monkeypatch, tmp_path):
+    """The dev server builds many times in one process: an edit to site.css must reach the build that
+    the next saved note starts, even though the build cache keeps the stylesheet."""
+    import shutil
+
+    import neuralpath.build as build_module
+    from neuralpath.build import BuildOptions, build
+
+    static = tmp_path / "static"
+    shutil.copytree(build_module.STATIC, static)
+    monkeypatch.setattr(build_module, "STATIC", static)
+    root = site({f"{MODULE}/01-a.md": note("A", "Text.\n")})
+    build(root, BuildOptions(search=False))
+    with open(static / "site.css", "a", encoding="utf-8") as f:
+        f.write("\n.edited-in-this-test { color: red; }\n")
+    with open(root / MODULE / "01-a.md", "a", encoding="utf-8") as f:
+        f.write("More text.\n")
+    build(root, BuildOptions(search=False))
+    css = [p.read_text() for p in (root / "public/assets").glob("site.*.css")]
+    assert len(css) == 1 and ".edited-in-this-test" in css[0]

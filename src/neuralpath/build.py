@@ -717,15 +717,18 @@ def katex_css() -> str:
 
 def stylesheets(cache: BuildCache | None = None) -> dict[str, tuple[str, str]]:
     """The site's and KaTeX's stylesheets as (file name, text), each name carrying a hash of the text so
-    browsers may cache them for good. The site's is kept in the cache (a different engine, site.css
-    included, never reuses a cache; making Pygments' palettes takes about 40 ms)."""
+    browsers may cache them for good. The site's is kept in the cache by Pygments' version and
+    site.css's mtime (making Pygments' palettes takes about 40 ms; the dev server sees site.css edits)."""
     import pygments
 
-    site = cache.get_meta(f"site_css:{pygments.__version__}") if cache is not None else None
-    if site is None:
+    stamp = (pygments.__version__, (STATIC / "site.css").stat().st_mtime_ns)
+    hit = cache.get_meta("site_css") if cache is not None else None
+    if hit is not None and hit[0] == stamp:
+        site = hit[1]
+    else:
         site = site_css()
         if cache is not None:
-            cache.set_meta(f"site_css:{pygments.__version__}", site)
+            cache.set_meta("site_css", (stamp, site))
     katex = katex_css()
     return {"css": (f"site.{digest(site)[:10]}.css", site), "katex_css": (f"katex.{digest(katex)[:10]}.css", katex)}
 
