@@ -48,7 +48,7 @@ class BuildOptions:
     search: bool = True  # build the Pagefind index when pagefind is installed
     reuse_search: bool = False  # without search: carry the previous output's index over (dev server)
     progress: object = None  # a Progress (see progress.py), or None
-    jobs: int = 0  # processes for rendering bodies; 0 = one per core
+    jobs: int = 0  # worker processes for parsing, math, bodies and pages; 0 = one per core
 
 
 @dataclass
@@ -245,11 +245,9 @@ class Builder:
         if self._can_fork(len(todo)):
             global _PARSE
             _PARSE = (md, {d.id: d for d in todo})
-            import multiprocessing
-
             chunks = [[d.id for d in todo[i:i + 16]] for i in range(0, len(todo), 16)]
             try:
-                with multiprocessing.get_context("fork").Pool(self._jobs()) as pool:
+                with self._fork_pool() as pool:
                     for rows in pool.imap_unordered(_parse_chunk, chunks):
                         for doc_id, p, math in rows:
                             parsed[doc_id] = p
@@ -283,6 +281,13 @@ class Builder:
         """Worth and safe to fork workers: enough work, more than one core, V8 not running in this
         process (its threads do not survive a fork), and a cache on disk the workers can open."""
         return tasks >= 24 and self._jobs() > 1 and not katex_module.V8_STARTED and self.cache.path is not None
+
+    def _fork_pool(self, initializer=None):
+        """One worker process per job, forked from this one: workers see what the module globals _JOB,
+        _PARSE and _PAGES hold at the fork. Call only when `_can_fork` says so."""
+        import multiprocessing  # here: a build that forks nothing does not import it
+
+        return multiprocessing.get_context("fork").Pool(self._jobs(), initializer=initializer)
 
     # -- execute -------------------------------------------------------------------------------
     def _execute(self, site: Site, config: Config) -> tuple[dict[str, dict[int, str]], dict[str, dict]]:
@@ -356,18 +361,14 @@ class Builder:
             todo.append((doc_id, key))
         global _JOB
         _JOB = (self, site, md, katex, outputs, link, allow)
-        jobs = self._jobs()
         try:
             if self._can_fork(len(todo)):
-                import multiprocessing
-
-                ctx = multiprocessing.get_context("fork")
-                self._prerender_math(site, katex, link, todo, ctx, jobs, stats)
+                self._prerender_math(site, katex, link, todo, stats)
                 self.cache.save()  # the worker processes read the math cache through their own connections
                 # small chunks: a worker's results (about 0.2 MB of HTML per note) are held twice, pickled
                 # and unpickled, until the parent has stored them
                 chunks = [todo[i:i + 16] for i in range(0, len(todo), 16)]
-                with ctx.Pool(jobs, initializer=_worker_init) as pool:
+                with self._fork_pool(_worker_init) as pool:
                     self._collect(pool.imap_unordered(_render_chunk, chunks), stats, len(todo))
             else:
                 self._collect((_render_chunk(todo[i:i + 100]) for i in range(0, len(todo), 100)), stats, len(todo))
@@ -416,7 +417,7 @@ class Builder:
             self.cache.code.put(k, row)
         stats["math_rendered"] += len(math)
 
-    def _prerender_math(self, site: Site, katex: Katex, link, todo, mp, jobs: int, stats: dict) -> None:
+    def _prerender_math(self, site: Site, katex: Katex, link, todo, stats: dict) -> None:
         """Render every distinct expression of the documents to render once, split across processes
         (documents share many expressions; rendering per document would repeat them in each worker)."""
         wanted: dict[str, tuple[str, bool]] = {}
@@ -438,7 +439,7 @@ class Builder:
             return
         task = self.progress.task("rendering math", len(missing)) if self.progress else None
         chunks = [missing[i:i + katex.BATCH] for i in range(0, len(missing), katex.BATCH)]
-        with mp.Pool(jobs) as pool:
+        with self._fork_pool() as pool:
             for fresh in pool.imap_unordered(_math_chunk, chunks):
                 self._store_fresh(fresh, {}, stats)
                 if task:
@@ -497,16 +498,13 @@ class Builder:
         previous = {} if self.options.clean else self.cache.pages(str(out))
         output = Output(out, previous, full=self.options.clean)
         progress = self.progress
-        search = pool = None
+        search = pool = staging = None
         try:
             todo = [p for p in pages if not output.unchanged(p.path, p.key)]
             if self._can_fork(len(todo)):  # before the search threads start: threads do not survive a fork
-                import multiprocessing
-
                 _PAGES = (todo, output, bodies)
-                pool = multiprocessing.get_context("fork").Pool(self._jobs(), initializer=_page_worker_init)
-            staging = None
-            if pool is not None:  # the workers start on the pages while this process writes search records
+                pool = self._fork_pool(_page_worker_init)
+                # the workers start on the pages while this process writes the search records
                 staging = pool.imap_unordered(_stage_pages, [(i, min(i + 32, len(todo)))
                                                              for i in range(0, len(todo), 32)])
             search = self._search(site, layout, bodies, output)  # runs in the background while pages are written

@@ -9,12 +9,12 @@ bounded by what one build touches, not by the size of the site):
 - bodies:  doc id -> (render key, html, search text, findings)     skip rendering unchanged bodies
 - math:    hash of (TeX, mode, macros, version) -> KaTeX result    skip KaTeX
 - code:    hash of (code, language, Pygments version) -> HTML       skip highlighting
+- pages:   (output folder, path) -> (page key, size, mtime)       skip templating and writing unchanged pages
+- meta:    engine fingerprint, the last build's input manifest and findings
 
 HTML (bodies, search text, KaTeX output) is stored zlib-compressed (`pack`): it shrinks about seven
 times, which keeps the file and the writes of a cold build small; packing happens in the render
 workers, unpacking costs about 0.5 ms a body.
-- pages:   (output folder, path) -> (page key, size, mtime)       skip templating and writing unchanged pages
-- meta:    engine fingerprint, the last build's input manifest and findings
 
 A render key covers everything a body depends on (its text, the titles/URLs of what it links to,
 equation numbers it cites, its code output, macros and engine version); a page key covers everything
@@ -88,38 +88,6 @@ def pack_math(res: MathResult) -> tuple:
     return (pack(res.html) if res.html is not None else None, res.error, res.position)
 
 
-class PickledTable:
-    """A dict-like view of a two-column table whose values are pickled; writes are buffered and
-    flushed in batches so a cold build does not hold every value in memory."""
-
-    FLUSH = 2000
-
-    def __init__(self, cache: "BuildCache", table: str):
-        self.cache, self.table = cache, table
-        self.pending: dict[str, object] = {}
-
-    def get(self, k: str, default=None):
-        if k in self.pending:
-            return self.pending[k]
-        row = self.cache.db.execute(f"SELECT v FROM {self.table} WHERE k=?", (k,)).fetchone()
-        return pickle.loads(row[0]) if row else default
-
-    def __contains__(self, k: str) -> bool:
-        return k in self.pending or self.cache.db.execute(
-            f"SELECT 1 FROM {self.table} WHERE k=?", (k,)).fetchone() is not None
-
-    def __setitem__(self, k: str, v) -> None:
-        self.pending[k] = v
-        if len(self.pending) >= self.FLUSH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            self.cache.db.executemany(f"INSERT OR REPLACE INTO {self.table} (k, v) VALUES (?, ?)",
-                                      [(k, _dumps(v)) for k, v in self.pending.items()])
-            self.pending.clear()
-
-
 class RowTable:
     """A table of rows by key whose writes (`put`) are buffered and flushed in batches; `get` returns the
     row as stored, or what `load` makes of it."""
@@ -153,6 +121,19 @@ class RowTable:
         if self.pending:
             self.cache.db.executemany(self._insert, [(k, *row) for k, row in self.pending.items()])
             self.pending.clear()
+
+
+class PickledTable(RowTable):
+    """Values of any kind by key, pickled (front matter: `memo[k] = v`, `memo.get(k)`)."""
+
+    def __init__(self, cache: "BuildCache", table: str):
+        super().__init__(cache, table, ("v",))
+
+    def load(self, row: tuple):
+        return pickle.loads(row[0])
+
+    def __setitem__(self, k: str, v) -> None:
+        self.put(k, (_dumps(v),))
 
 
 class MathTable(RowTable):
