@@ -19,6 +19,7 @@ from neuralpath.markdown.callouts import CALLOUT_TYPES
 from neuralpath.markdown.highlight import highlight
 from neuralpath.markdown.katex import Katex
 from neuralpath.markdown.parser import LABEL_RE, REF_RE
+from neuralpath.search import record_html
 
 ICONS = {  # decorative, aria-hidden; the type is announced by the title text
     "important": "!", "note": "i", "warning": "⚠", "info": "i", "tip": "✓", "caution": "⚠",
@@ -44,7 +45,7 @@ class RenderContext:
     allow_raw_html: bool = False
     source_lines: list[str] | None = None
     math_html: list[str] = field(default_factory=list)  # KaTeX results, placed into the HTML at the end
-    search_text: str = ""  # after rendering: the HTML without any KaTeX markup, for the search index
+    search_text: str = ""  # after rendering: the HTML for the search index (`search.record_html`), without math
 
 
 def _ctx(env) -> RenderContext:
@@ -291,11 +292,11 @@ MATH_SLOT = re.compile("\x00(\\d+)\x00")
 
 
 def render_tokens(md: MarkdownIt, tokens, ctx: RenderContext) -> str:
-    """The body's HTML; also sets `ctx.search_text` (the same HTML with math left out)."""
+    """The body's HTML; also sets `ctx.search_text` (what the search index reads: no math, little markup)."""
     html = md.renderer.render(tokens, md.options, {"ctx": ctx})
     if not ctx.math_html:
-        ctx.search_text = html
+        ctx.search_text = record_html(html)
         return html
-    ctx.search_text = MATH_SLOT.sub("", html)
+    ctx.search_text = record_html(MATH_SLOT.sub("", html))
     n = len(ctx.math_html)
     return MATH_SLOT.sub(lambda m: ctx.math_html[int(m.group(1))] if int(m.group(1)) < n else "\ufffd", html)
