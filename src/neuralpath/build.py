@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from neuralpath.cache import ENGINE, BuildCache, digest, pack, pack_math
+from neuralpath.cache import ENGINE, BuildCache, digest, pack, pack_bytes, pack_math, unpack_bytes
 from neuralpath.config import Config, load_config
 from neuralpath.content import frontmatter
 from neuralpath.content.loader import load_content
@@ -27,7 +27,7 @@ from neuralpath.markdown import highlight as highlight_module
 from neuralpath.markdown import katex as katex_module
 from neuralpath.markdown.highlight import pygments_css
 from neuralpath.markdown.katex import Katex, katex_dir
-from neuralpath.markdown.parser import create_markdown, parse_document
+from neuralpath.markdown.parser import create_markdown, freeze_tokens, parse_document, thaw_tokens
 from neuralpath.markdown.render import RenderContext, install_rules, math_requests, render_tokens
 from neuralpath.search import IndexJob, pagefind_available, plan_shards, search_records, shard_dir
 from neuralpath.write import MARKER, Output, as_recorded, atom_feed, check_output_dir, recover, robots, sitemap
@@ -227,12 +227,14 @@ class Builder:
     # -- parse ---------------------------------------------------------------------------------
     def _parse(self, docs: list[Doc], md, stats: dict) -> dict:
         """Parsed documents by id, from the cache or parsed now: across processes when there are many
-        (the workers send back what the parse found, not the token trees: those are parsed again when
-        rendered), else here, keeping token trees for rendering up to a memory budget."""
+        (the workers send back what the parse found and the token tree frozen and compressed, which the
+        render workers thaw: `self.frozen`), else here, keeping token trees for rendering up to a memory
+        budget."""
         cache = self.cache
         self.source_keys: dict[str, str] = {}
         self.math_wanted: set[tuple[str, bool]] = set()  # math of newly parsed documents, for one batch
         self.math_docs: set[str] = set()
+        self.frozen: dict[str, bytes] = {}  # doc id -> token tree from a parse worker (about 8 KB a note)
         parsed, todo = {}, []
         stored = cache.parsed_entries()
         for doc in docs:
@@ -249,9 +251,11 @@ class Builder:
             try:
                 with self._fork_pool() as pool:
                     for rows in pool.imap_unordered(_parse_chunk, chunks):
-                        for doc_id, p, math in rows:
+                        for doc_id, p, math, frozen in rows:
                             parsed[doc_id] = p
                             self.math_wanted.update(math)
+                            if frozen is not None:
+                                self.frozen[doc_id] = frozen
             finally:
                 _PARSE = None
         else:
@@ -370,6 +374,7 @@ class Builder:
                 chunks = [todo[i:i + 16] for i in range(0, len(todo), 16)]
                 with self._fork_pool(_worker_init) as pool:
                     self._collect(pool.imap_unordered(_render_chunk, chunks), stats, len(todo))
+                self.frozen = {}
             else:
                 self._collect((_render_chunk(todo[i:i + 100]) for i in range(0, len(todo), 100)), stats, len(todo))
         finally:
@@ -630,15 +635,17 @@ def _stage_pages(span: tuple[int, int]) -> list[int]:
 
 
 def _parse_chunk(ids: list[str]) -> list[tuple]:
-    """Parse documents: (id, Parsed without its token tree, the math it contains) for each."""
+    """Parse documents: (id, Parsed without its token tree, the math it contains, the token tree frozen
+    and packed or None) for each."""
     md, docs = _PARSE
     rows = []
     for doc_id in ids:
         doc = docs[doc_id]
         p = parse_document(md, doc.source.body, doc.source.body_line)
         math = set(math_requests(p.tokens, None))
+        frozen = freeze_tokens(p.tokens)
         p.tokens = None
-        rows.append((doc_id, p, math))
+        rows.append((doc_id, p, math, pack_bytes(frozen) if frozen is not None else None))
     return rows
 
 
@@ -675,7 +682,9 @@ def _render_chunk(items: list[tuple[str, str]]) -> tuple[list[tuple], dict, dict
     ctxs = []
     for doc_id, doc, parsed in docs:
         if parsed.tokens is None:
-            parsed.tokens = parse_document(md, doc.source.body, doc.source.body_line).tokens
+            frozen = builder.frozen.get(doc_id)
+            parsed.tokens = (thaw_tokens(unpack_bytes(frozen)) if frozen is not None
+                             else parse_document(md, doc.source.body, doc.source.body_line).tokens)
         sub = Report(builder.report.root)
         copies: dict[str, Path] = {}
         ctxs.append((sub, copies, RenderContext(

@@ -90,11 +90,19 @@ def _codecs() -> tuple:
 
 
 def pack(text: str) -> bytes:
-    return _codecs()[0].compress(text.encode("utf-8", "surrogatepass"))
+    return pack_bytes(text.encode("utf-8", "surrogatepass"))
 
 
 def unpack(data: bytes | None) -> str:
-    return _codecs()[1].decompress(data).decode("utf-8", "surrogatepass") if data else ""
+    return unpack_bytes(data).decode("utf-8", "surrogatepass") if data else ""
+
+
+def pack_bytes(data: bytes) -> bytes:
+    return _codecs()[0].compress(data)
+
+
+def unpack_bytes(data: bytes) -> bytes:
+    return _codecs()[1].decompress(data)
 
 
 def pack_math(res: MathResult) -> tuple:
