@@ -197,3 +197,52 @@ def test_file_and_javascript_urls_never_reach_the_page(site, cli):
     assert cli("build", root)[0] == 0
     html = (root / "public/notes/x/index.html").read_text()
     assert 'src="file:' not in html and 'href="file:' not in html and 'href="javascript:' not in html
+
+
+def _fake_pagefind(tmp_path, body: str):
+    script = tmp_path / "fake-pagefind"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return (str(script),)
+
+
+def test_failing_search_indexer_is_a_warning_and_the_site_is_still_written(site, cli, monkeypatch, tmp_path):
+    pytest.importorskip("pagefind")
+    import neuralpath.search as search
+    monkeypatch.setattr(search, "pagefind_command",
+                        lambda: _fake_pagefind(tmp_path, "echo 'Error: could not read the records' >&2\nexit 3\n"))
+    root = site(HEALTHY)
+    code, out, err = cli("build", root)
+    assert code == 0, err
+    assert "search index failed: Error: could not read the records" in out + err
+    assert (root / "public/notes/ok/index.html").is_file()
+    assert [p.name for p in root.iterdir() if p.name.startswith(".public")] == []
+
+
+def test_interrupted_build_stops_the_search_indexer(site, cli, monkeypatch, tmp_path):
+    pytest.importorskip("pagefind")
+    import os
+    import time
+    import neuralpath.search as search
+    import neuralpath.write as w
+    pid_file = tmp_path / "pagefind.pid"
+    monkeypatch.setattr(search, "pagefind_command",
+                        lambda: _fake_pagefind(tmp_path, f"echo $$ > {pid_file}\nexec sleep 60\n"))
+
+    def interrupted(self, *args):
+        for _ in range(500):  # the indexer runs while the pages are built: interrupt once it has started
+            if pid_file.is_file() and pid_file.read_text().strip():
+                break
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(w.Output, "stage", interrupted)
+    root = site(HEALTHY)
+    started = time.monotonic()
+    assert cli("build", root)[0] == 130
+    assert time.monotonic() - started < 30  # did not wait for the indexer
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped
+    assert not (root / "public").exists()
+    assert [p.name for p in root.iterdir() if p.name.startswith(".public")] == []
