@@ -71,26 +71,20 @@ def search_records(site, docs, bodies, env):
 # What a record keeps of a body: Pagefind needs the text, the block elements (word and sentence
 # boundaries) and the headings' ids (sub-results link to them); inline tags, class attributes and the
 # "#" of heading and equation anchors are only work for it (and the "#" showed in sub-result titles).
-# Elements an author marked for Pagefind (data-pagefind-*) are left as written.
+# A body where an author marked elements for Pagefind (data-pagefind-*) keeps its markup as written:
+# dropping the closing tag of a marked inline element would stretch the mark over the rest.
 _ANCHORS = re.compile(r' ?<a class="(?:header-anchor|eq-link)"[^>]*>[^<]*</a>')
-_INLINE = re.compile(r'</(?:span|a|code|em|strong|sup|sub|small|mark|abbr|kbd|var|samp|del|ins|s|u|b|i)>'
-                     r'|<(?:span|a|code|em|strong|sup|sub|small|mark|abbr|kbd|var|samp|del|ins|s|u|b|i)(?:\s[^>]*)?>')
+_INLINE = re.compile(r'</?(?:span|a|code|em|strong|sup|sub|small|mark|abbr|kbd|var|samp|del|ins|s|u|b|i)(?:\s[^>]*)?>')
 _BLOCK_ATTRS = re.compile(r'<(p|div|pre|table|thead|tbody|tr|td|th|ul|ol|li|blockquote|figure|figcaption|dl|dt|dd)'
                           r'\s[^>]*>')
-
-
-def _lean_tag(m: re.Match) -> str:
-    tag = m.group(0)
-    if "data-pagefind" in tag:
-        return tag
-    return "" if m.re is _INLINE else f"<{m.group(1)}>"
 
 
 def record_html(html: str) -> str:
     """A rendered body (math already left out) as the search index gets it: text and block structure."""
     html = _ANCHORS.sub("", html)
-    html = _INLINE.sub(_lean_tag, html)
-    return _BLOCK_ATTRS.sub(_lean_tag, html)
+    if "data-pagefind" in html:
+        return html
+    return _BLOCK_ATTRS.sub(r"<\1>", _INLINE.sub("", html))
 
 
 # Pagefind writes several front ends into every bundle; the site loads pagefind-ui.js/.css from the first
