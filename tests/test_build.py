@@ -378,6 +378,18 @@ def test_a_site_built_by_worker_processes_matches_one_built_in_a_single_process(
             ```python {{norun}}
             value = {i} ** 2
             ```
+
+            > [!note] Remark {i}
+            > A callout with $y_{{{i}}}$ and a claim.[^f{i}]
+
+            | a | b |
+            |---|---|
+            | {i} | $z$ |
+
+            Term {i}
+            : its definition
+
+            [^f{i}]: A footnote with `code`.
             """
         if i == 7:
             body += "\n$$\nx = 1\n"  # never closed: a warning with its line
@@ -402,6 +414,7 @@ def test_a_site_built_by_worker_processes_matches_one_built_in_a_single_process(
         assert (root / "public" / rel).read_text() == (tmp_path / "serial" / rel).read_text(), rel
     page = (root / "public" / "notes" / "n3" / "index.html").read_text()
     assert "<span class=katex>" in page and 'href="/notes/n4/"' in page and "hl-" in page
+    assert "callout-note" in page and "<table>" in page and "<dl>" in page and "footnote" in page
 
 
 def test_a_note_read_from_the_cache_is_rendered_again_from_its_file(tmp_path):
