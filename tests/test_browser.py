@@ -50,6 +50,11 @@ def test_search_finds_a_known_note(browser_context, built):
     result.wait_for(timeout=10000)
     assert "Eigenvalues" in result.inner_text()
     assert "Algebra" in result.inner_text()  # module shown with the result
+    # the section the word is in, titled as the heading reads (not "Characteristic polynomial #")
+    nested = page.locator("dialog .pagefind-ui__result-nested .pagefind-ui__result-link").first
+    nested.wait_for(timeout=10000)
+    assert nested.inner_text().strip() == "Characteristic polynomial"
+    assert nested.get_attribute("href").endswith("#characteristic-polynomial")
     page.close()
 
 
