@@ -66,6 +66,12 @@ def test_search_merges_the_shards_of_a_sharded_index(browser_context, tmp_path_f
     ids = ["eigen", "svd", "essay", "about"]
     assert len(shards) == len({shard_of(i, 4) for i in ids}) > 1, shards  # four documents, shard size 1
     assert not result.report.warnings
+    # merged shards keep only their index: the first shard's script, worker and wasm search them all
+    for shard in shards[1:]:
+        kept = {f.name for f in (result.output / shard).iterdir()}
+        assert not kept & {"pagefind.js", "pagefind-worker.js", "pagefind-ui.js"}, kept
+        assert not any(n.startswith("wasm.") for n in kept), kept
+    assert (result.output / shards[0] / "pagefind.js").is_file()
     with running(create_app(result.output)) as port:
         page = browser_context.new_page()
         page.goto(f"http://127.0.0.1:{port}/search/")

@@ -87,21 +87,24 @@ def record_html(html: str) -> str:
     return _BLOCK_ATTRS.sub(r"<\1>", _INLINE.sub("", html))
 
 
-# Pagefind writes several front ends into every bundle; the site loads pagefind-ui.js/.css from the first
-# non-empty shard only (the pages' data-search), and every shard's pagefind.js, worker, wasm for its languages, metadata, index and fragments.
+# Pagefind writes several front ends into every bundle. The site loads Pagefind's default UI, its
+# pagefind.js, worker and wasm from the first non-empty shard only (the pages' data-search); the other
+# shards are merged into that instance (`mergeIndex`), which reads their entry, metadata, filters, index
+# chunks and fragments and searches them with the first shard's wasm (Pagefind merges with
+# `load_wasm: false`; checked in Chromium: no other shard's script or wasm is requested).
 OTHER_UIS = {"pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-modular-ui.js",
              "pagefind-modular-ui.css", "pagefind-highlight.js"}
-DEFAULT_UI = {"pagefind-ui.js", "pagefind-ui.css"}
+FIRST_ONLY = {"pagefind-ui.js", "pagefind-ui.css", "pagefind.js", "pagefind-worker.js"}
 
 
 def prune_bundle(dest: Path, first: bool) -> None:
-    """Delete the files of a Pagefind bundle that the site never loads (about 0.45 MB a shard);
-    `first`: the bundle of the first non-empty shard, whose pagefind-ui.js the pages load."""
+    """Delete the files of a Pagefind bundle that the site never loads (about 0.45 MB a shard, 0.6 MB
+    for a merged one); `first`: the bundle of the first non-empty shard, which the pages load."""
     entry = json.loads((dest / "pagefind-entry.json").read_text(encoding="utf-8"))
     wasm = {f"wasm.{lang.get('wasm') or 'unknown'}.pagefind" for lang in entry.get("languages", {}).values()}
-    unused = OTHER_UIS | (set() if first else DEFAULT_UI)
+    unused = OTHER_UIS | (set() if first else FIRST_ONLY)
     for f in dest.iterdir():
-        if f.name in unused or (f.name.startswith("wasm.") and f.name not in wasm):
+        if f.name in unused or (f.name.startswith("wasm.") and (not first or f.name not in wasm)):
             f.unlink()
 
 
