@@ -661,7 +661,7 @@ def _math_chunk(requests: list[tuple[str, bool]]) -> dict:
     katex.cache = {}
     katex.fresh.clear()
     katex.prerender(requests)
-    return {k: pack_math(v) for k, v in katex.fresh.items()}
+    return _fresh_results(katex)[0]
 
 
 def _fresh_results(katex: Katex) -> tuple[dict, dict]:

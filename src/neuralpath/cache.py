@@ -169,7 +169,7 @@ class MathTable(RowTable):
         found = {k: self.load(self.pending[k]) for k in keys if k in self.pending}
         for i in range(0, len(keys), 500):
             part = keys[i:i + 500]
-            rows = self.cache.db.execute(f"SELECT k, html, error, position FROM math WHERE k IN "
+            rows = self.cache.db.execute(f"SELECT k, {', '.join(self.columns)} FROM {self.table} WHERE k IN "
                                          f"({','.join('?' * len(part))})", part)
             found.update((k, self.load(row)) for k, *row in rows)
         return found
