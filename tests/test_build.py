@@ -301,21 +301,22 @@ def test_page_edited_by_hand_in_the_output_is_restored(site, cli):
 
 
 def test_search_records_hold_text_but_no_katex_markup(site):
-    from neuralpath.build import BuildOptions, Builder
+    from neuralpath.build import BuildOptions, build
+    from neuralpath.cache import BuildCache
     from neuralpath.layout.pages import jinja_env
+    from neuralpath.render import Bodies
     from neuralpath.search import search_records
     root = site({f"{MODULE}/01-a.md": note("Vectors", "Eigenvalues $\\lambda_1 \\ge \\lambda_2$ decide it.\n\n"
                                             "$$\nA v = \\lambda v\n$$\n\n## Spectral view\n\n"
                                             "A **bold** claim, a [source](https://example.org/) and `code`.\n"),
                  f"{MODULE}/02-b.md": note("Marked", "Kept *as* written.\n\n"
                                            '<div data-pagefind-ignore class="aside">Left <span>out</span></div>\n')})
-    b = Builder(root, BuildOptions(search=False))
-    result = b.run()
+    cache = BuildCache()
+    result = build(root, BuildOptions(search=False, cache=cache))
     page = (root / "public/notes/a/index.html").read_text()
     assert '<span class=katex>' in page
     docs = [d for d in result.site.docs.values() if d.has_page]
-    from neuralpath.build import Bodies
-    bodies = Bodies(b.cache)
+    bodies = Bodies(cache)
     bodies.keys = {d.id: "x" for d in docs}
     records = dict(search_records(result.site, docs, bodies, jinja_env()))
     html = records["/notes/a/"]
@@ -440,7 +441,7 @@ def test_an_edited_site_stylesheet_reaches_the_next_build_in_the_same_process(si
     the next saved note starts, even though the build cache keeps the stylesheet."""
     import shutil
 
-    import neuralpath.build as build_module
+    import neuralpath.layout.assets as build_module
     from neuralpath.build import BuildOptions, build
 
     static = tmp_path / "static"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from neuralpath.build import BuildOptions, Builder
+from neuralpath.build import BuildOptions, build
 from neuralpath.graph import find_cycle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def seed_curriculum() -> list[tuple[int, str, list[str]]]:
 
 @pytest.fixture(scope="module")
 def site():
-    result = Builder(REPO, BuildOptions(write=False, execute=False)).run()
+    result = build(REPO, BuildOptions(write=False, execute=False))
     assert not result.report.errors
     return result.site
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import MODULE, note, write_site
-from neuralpath.build import BuildOptions, Builder
+from neuralpath.build import BuildOptions, build
 from neuralpath.errors import BuildFailed
 
 HEALTHY = {f"{MODULE}/01-ok.md": note("Ok", "Healthy note with $a^2$.\n")}
@@ -46,7 +46,7 @@ CASES = [
     ("missing series member", {"content/series/s.md": '---\ntitle: S\nsummary: s\nmembers: [ok, ghost]\n---\n'}, 1,
      r"series/s\.md:4:1: error: series member 'ghost' does not exist"),
     ("broken anchor", {f"{MODULE}/02-bad.md": note("B", "See [x](note:ok#nowhere).\n")}, 1,
-     r"02-bad\.md:5:1: error: link to 'ok#nowhere' but 'ok' has no heading 'nowhere'"),
+     r"02-bad\.md:5:1: error: link to 'ok#nowhere' but 'ok' has no heading or label with id 'nowhere'"),
     ("broken eqref", {f"{MODULE}/02-bad.md": note("B", "As \\eqref{eq:none} says.\n")}, 1,
      r"02-bad\.md:5:1: error: \\eqref\{eq:none\}: no equation has \\label\{eq:none\}"),
     ("unbalanced tex", {f"{MODULE}/02-bad.md": note("B", "Line\n$$\n\\left( x\n$$\n")}, 1,
@@ -185,7 +185,7 @@ def test_random_content_never_crashes(tmp_path_factory, front, body, tex):
     root = tmp_path_factory.mktemp("prop")
     write_site(root, {f"{MODULE}/01-r.md": "---\n" + front + "\n---\n" + body + f"\n\n${tex}$\n\n$$\n{tex}\n$$\n"})
     try:
-        Builder(root, BuildOptions(write=False, execute=False)).run()
+        build(root, BuildOptions(write=False, execute=False))
     except BuildFailed as e:
         assert e.report.errors
         for f in e.report.findings:

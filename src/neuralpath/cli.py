@@ -17,12 +17,19 @@ def _site_arg(p: argparse.ArgumentParser) -> None:
                    "Markdown notes; default: the current folder")
 
 
+def _options(args, **overrides):
+    """BuildOptions from the options `build` and `check` share (see `_build_args`)."""
+    from neuralpath.build import BuildOptions
+    values = dict(output=Path(args.output) if args.output else None, drafts=args.drafts,
+                  execute=not args.no_execute, rerun=args.rerun, keep_going=args.keep_going, clean=args.clean,
+                  search=not args.no_search, progress=None if args.quiet else _progress())
+    values.update(overrides)
+    return BuildOptions(**values)
+
+
 def cmd_build(args) -> int:
-    from neuralpath.build import BuildOptions, build
-    opts = BuildOptions(output=Path(args.output) if args.output else None, drafts=args.drafts,
-                        execute=not args.no_execute, rerun=args.rerun, keep_going=args.keep_going,
-                        clean=args.clean, search=not args.no_search, progress=None if args.quiet else _progress())
-    result = build(Path(args.site), opts)
+    from neuralpath.build import build
+    result = build(Path(args.site), _options(args))
     _print_findings(result.report, args)
     if not args.quiet:
         print(f"built {result.pages} pages into {result.output} in {result.seconds:.2f}s")
@@ -30,10 +37,10 @@ def cmd_build(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from neuralpath.build import BuildOptions, build
+    from neuralpath.build import build
     report = None
     try:
-        result = build(Path(args.site), BuildOptions(write=False, drafts=True, execute=not args.no_execute))
+        result = build(Path(args.site), _options(args, write=False, progress=None))
         report = result.report
         failed = False
     except BuildFailed as e:
@@ -44,7 +51,7 @@ def cmd_check(args) -> int:
         print(report.as_text())
     if failed or (args.strict and report.warnings):
         return 1
-    if args.format == "text":
+    if args.format == "text" and not args.quiet:
         print(f"ok: {len(report.warnings)} warning(s)", file=sys.stderr)
     return 0
 
@@ -71,6 +78,19 @@ def _print_findings(report, args) -> None:
         print(report.as_text(), file=sys.stderr)
 
 
+def _build_args(p: argparse.ArgumentParser) -> None:
+    """The options `build` and `check` share: `check` is `build` without the writing."""
+    _site_arg(p)
+    p.add_argument("-o", "--output", help="output folder (default: [build] output_dir, usually ./public)")
+    p.add_argument("--drafts", action="store_true", help="also build notes with status: draft")
+    p.add_argument("--no-execute", action="store_true", help="do not run code; use cached outputs where they exist")
+    p.add_argument("--rerun", action="store_true", help="run every note's code even if its cached result is valid")
+    p.add_argument("--keep-going", action="store_true", help="report every failing note, not only the first")
+    p.add_argument("--clean", action="store_true", help="ignore build caches (parsed notes, math, pages)")
+    p.add_argument("--no-search", action="store_true", help="skip the Pagefind search index")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="neuralpath", description="Build a static site of rigorous, math-heavy notes.")
     p.add_argument("--version", action="version", version=f"neuralpath {__version__}")
@@ -79,23 +99,15 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build the site into its output folder",
                        description="Build the site: render math, run code, write pages atomically.")
-    _site_arg(b)
-    b.add_argument("-o", "--output", help="output folder (default: [build] output_dir, usually ./public)")
-    b.add_argument("--drafts", action="store_true", help="also build notes with status: draft")
-    b.add_argument("--no-execute", action="store_true", help="do not run code; use cached outputs where they exist")
-    b.add_argument("--rerun", action="store_true", help="run every note's code even if its cached result is valid")
-    b.add_argument("--keep-going", action="store_true", help="report every failing note, not only the first")
-    b.add_argument("--clean", action="store_true", help="ignore build caches (parsed notes, math, pages)")
-    b.add_argument("--no-search", action="store_true", help="skip the Pagefind search index")
-    b.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    _build_args(b)
     b.set_defaults(func=cmd_build)
 
     c = sub.add_parser("check", help="validate the site without writing it",
-                       description="Run every validation and print findings as path:line:col: severity: message.")
-    _site_arg(c)
+                       description="Run every stage of `build` except writing, with the same options, and print "
+                                   "findings as path:line:col: severity: message.")
+    _build_args(c)
     c.add_argument("--format", choices=("text", "json"), default="text")
     c.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    c.add_argument("--no-execute", action="store_true", help="skip running code")
     c.set_defaults(func=cmd_check)
 
     s = sub.add_parser("serve", help="build and serve the site locally",

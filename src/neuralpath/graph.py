@@ -1,7 +1,8 @@
 """Resolve stage: ids, links, equation labels, prerequisites, series order, backlinks, reading time.
 
-Takes the loaded `Content` and each document's `Parsed` result; reports every broken reference with
-its file and line; returns a `Site` that the layout stage reads (and never mutates).
+Takes the loaded `Content` and the `Parsed` result of each body (documents, and the introductions of
+parts, modules and series); reports every broken reference with its file and line; returns a `Site`,
+which later stages read and never change (its fields are fixed once `resolve` returns it).
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from dataclasses import dataclass, field
 
 from neuralpath.config import Config
 from neuralpath.content.loader import Content
-from neuralpath.content.model import Doc, Module, Part, Series
+from neuralpath.content.model import Doc, Intro, Module, Part, Series, intros_of
 from neuralpath.errors import Report
-from neuralpath.markdown.parser import Parsed
+from neuralpath.markdown.parser import Parsed, label_anchor
 
 
-@dataclass
+@dataclass(frozen=True)
 class Site:
     config: Config
     content: Content
     docs: dict[str, Doc] = field(default_factory=dict)
-    parsed: dict[str, Parsed] = field(default_factory=dict)
+    parsed: dict[str, Parsed] = field(default_factory=dict)  # body id (document id or Intro.id) -> Parsed
+    intros: dict[str, Intro] = field(default_factory=dict)
     series: dict[str, Series] = field(default_factory=dict)
     backlinks: dict[str, list[str]] = field(default_factory=dict)  # id -> ids that link to it
     dependents: dict[str, list[str]] = field(default_factory=dict)  # id -> notes that list it as prerequisite
@@ -58,23 +60,21 @@ class Site:
         i = written.index(doc)
         return (written[i - 1] if i > 0 else None, written[i + 1] if i + 1 < len(written) else None)
 
-    def resolve_label(self, doc: Doc, label: str) -> tuple[str, int, str] | None:
+    def resolve_label(self, body_id: str, label: str) -> tuple[str, int, str] | None:
         """Local label ('eq:x') or cross-note ('note-id:eq:x') -> (url#anchor, number, note title or '')."""
-        from neuralpath.markdown.render import _label_anchor  # noqa: PLC0415 - render imports this module's users
-
-        parsed = self.parsed.get(doc.id)
+        parsed = self.parsed.get(body_id) if body_id in self.docs else None  # introductions have no labels
         if parsed and label in parsed.labels:
-            return f"#{_label_anchor(label)}", parsed.labels[label], ""
+            return f"#{label_anchor(label)}", parsed.labels[label], ""
         target, _, rest = label.partition(":")
         other = self.docs.get(target)
         if rest and other and other.has_page and other.id in self.parsed and rest in self.parsed[other.id].labels:
             url = self.config.base_path + other.url
-            return f"{url}#{_label_anchor(rest)}", self.parsed[other.id].labels[rest], other.title
+            return f"{url}#{label_anchor(rest)}", self.parsed[other.id].labels[rest], other.title
         return None
 
 
 def resolve(config: Config, content: Content, parsed: dict[str, Parsed], report: Report) -> Site:
-    site = Site(config=config, content=content, parsed=parsed)
+    site = Site(config=config, content=content, parsed=parsed, intros={i.id: i for i in intros_of(content)})
     for doc in content.docs:
         other = site.docs.get(doc.id)
         if other is not None:
@@ -218,32 +218,33 @@ def topological_order(graph: dict[str, list[str]], roots: list[str]) -> list[str
 def _check_references(site: Site, report: Report) -> None:
     for doc_id, p in site.parsed.items():
         doc = site.docs.get(doc_id)
-        if doc is None:
+        intro = site.intros.get(doc_id)
+        if doc is None and intro is None:
             continue
-        path = doc.source.path
+        path = doc.source.path if doc is not None else intro.source.path
         for target, anchor, line in p.links:
             other = site.docs.get(target)
             if other is None:
                 report.error(path, line, f"link to '{target}' but no note, article or page has that id"
                              f"{_hint(target, site.docs)}", rule="broken-link")
                 continue
-            if target != doc_id:
+            if target != doc_id and doc is not None:
                 backs = site.backlinks.setdefault(target, [])
                 if doc_id not in backs:
                     backs.append(doc_id)
             if anchor and other.has_page and target in site.parsed:
                 ids = {h[1] for h in site.parsed[target].headings} | {
-                    "eq-" + l.split(":", 1)[-1] for l in site.parsed[target].labels}
+                    label_anchor(l) for l in site.parsed[target].labels}
                 if anchor not in ids:
-                    report.error(path, line, f"link to '{target}#{anchor}' but '{target}' has no heading "
-                                 f"'{anchor}'{_hint(anchor, ids)}", rule="broken-anchor")
+                    report.error(path, line, f"link to '{target}#{anchor}' but '{target}' has no heading or label "
+                                 f"with id '{anchor}'{_hint(anchor, ids)}", rule="broken-anchor")
         for label, line in p.eqrefs:
             target = label.partition(":")[0]
-            if target in site.docs and target != doc_id and label not in p.labels:
+            if target in site.docs and target != doc_id and label not in p.labels and doc is not None:
                 backs = site.backlinks.setdefault(target, [])
                 if doc_id not in backs:
                     backs.append(doc_id)
-            if site.resolve_label(doc, label) is None:
+            if site.resolve_label(doc_id, label) is None:
                 report.error(path, line, f"\\eqref{{{label}}}: no equation has \\label{{{label}}}"
                              + ("" if ":" not in label.partition(":")[2] else
                                 " (for another note's equation write \\eqref{note-id:eq:name})"),

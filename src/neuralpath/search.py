@@ -19,7 +19,6 @@ import json
 import math
 import os
 import queue
-import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from neuralpath.errors import Report
+from neuralpath.incremental import search_shard_key
+from neuralpath.markdown.search_text import record_html  # noqa: F401 - part of this module's interface
 
 
 def pagefind_available() -> bool:
@@ -66,25 +67,6 @@ def search_records(site, docs, bodies, env):
     base = site.config.base_path
     for d in docs:
         yield base + d.url, template.render(doc=d, body=bodies.search(d.id), site=site.config.site)
-
-
-# What a record keeps of a body: Pagefind needs the text, the block elements (word and sentence
-# boundaries) and the headings' ids (sub-results link to them); inline tags, class attributes and the
-# "#" of heading and equation anchors are only work for it (and the "#" showed in sub-result titles).
-# A body where an author marked elements for Pagefind (data-pagefind-*) keeps its markup as written:
-# dropping the closing tag of a marked inline element would stretch the mark over the rest.
-_ANCHORS = re.compile(r' ?<a class="(?:header-anchor|eq-link)"[^>]*>[^<]*</a>')
-_INLINE = re.compile(r'</?(?:span|a|code|em|strong|sup|sub|small|mark|abbr|kbd|var|samp|del|ins|s|u|b|i)(?:\s[^>]*)?>')
-_BLOCK_ATTRS = re.compile(r'<(p|div|pre|table|thead|tbody|tr|td|th|ul|ol|li|blockquote|figure|figcaption|dl|dt|dd)'
-                          r'\s[^>]*>')
-
-
-def record_html(html: str) -> str:
-    """A rendered body (math already left out) as the search index gets it: text and block structure."""
-    html = _ANCHORS.sub("", html)
-    if "data-pagefind" in html:
-        return html
-    return _BLOCK_ATTRS.sub(r"<\1>", _INLINE.sub("", html))
 
 
 # Pagefind writes several front ends into every bundle. The site loads Pagefind's default UI, its
@@ -221,3 +203,52 @@ class IndexJob:
             if proc.poll() is None:
                 proc.kill()
         self._cleanup()
+
+
+def start_index(site, layout, bodies, output, previous: dict[int, str], indexed: dict[int, str], plan,
+                report: Report, *, search: bool, reuse: bool, progress=None) -> IndexJob | None:
+    """The index stage: start indexing the shards whose records changed (or whose index is missing) and
+    return the running job, or None when every shard is kept or search is off.
+
+    `plan` is `plan_shards(...)`; `previous` holds the key of each shard's index now in the output
+    folder; `indexed` receives the key of each shard that the output will hold once the job
+    finishes (a shard whose indexing fails gets none, so the next build indexes it again)."""
+    shards, groups = plan
+    if not search:
+        for i in range(shards):
+            if reuse and output.keep_dir(shard_dir(i)):  # the dev server: the last full build's index
+                if i in previous:
+                    indexed[i] = previous[i]
+            else:
+                output.drop_dir(shard_dir(i))
+        return None
+    if not pagefind_available():
+        report.info(output.out, 1, "search index not built: install the 'search' extra (pagefind)", rule="search")
+        return None
+    job = IndexJob(report, output.out, progress)
+    first = min(groups, default=0)  # the shard that carries Pagefind's UI (see prune_bundle)
+    env = layout.env
+    try:
+        for i in range(shards):
+            group = groups.get(i)
+            if not group:  # an empty shard (the hash left it empty) has no index
+                output.drop_dir(shard_dir(i))
+                continue
+            key = search_shard_key(shards, i == first, [(layout.fingerprint(d), bodies.key(d.id)) for d in group])
+            if previous.get(i) == key and (output.out / shard_dir(i) / "pagefind-entry.json").is_file():
+                output.keep_dir(shard_dir(i))
+                indexed[i] = key
+                continue
+            job.add_shard(search_records(site, group, bodies, env), output.replace_dir(shard_dir(i)),
+                          first=(i == first), on_success=lambda i=i, key=key: indexed.__setitem__(i, key))
+        i = shards
+        while (output.out / shard_dir(i)).is_dir():  # shards of a bigger site before
+            output.drop_dir(shard_dir(i))
+            i += 1
+    except BaseException:
+        job.cancel()
+        raise
+    if not job.shards:
+        return None
+    job.close()
+    return job

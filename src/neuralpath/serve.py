@@ -18,7 +18,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from neuralpath.build import BuildOptions, Builder
+from neuralpath.build import BuildOptions, build
 from neuralpath.errors import BuildFailed, UsageError
 from neuralpath.write import MARKER
 
@@ -55,7 +55,7 @@ class DevServer:
             opts = BuildOptions(output=self.output, drafts=self.drafts, search=search, reuse_search=not search,
                                 jobs=0 if self.builds == 0 and self.last_error is None else 1)
             try:
-                result = Builder(self.root, opts).run()
+                result = build(self.root, opts)
             except BuildFailed as e:
                 self.last_error = e.report.as_text()
                 self._log(self.last_error + f"\nbuild failed: {len(e.report.errors)} error(s); waiting for changes")

@@ -296,3 +296,102 @@ def atom_feed(site_cfg: dict, articles) -> str:
             f"  <id>{escape(base)}</id>\n  <updated>{latest or now}</updated>\n"
             f"  <author><name>{escape(site_cfg['author'])}</name></author>\n"
             + "".join(entries) + "</feed>\n")
+
+
+# -- the write stage ---------------------------------------------------------------------------------
+
+class PageWriter:
+    """Writes the pages whose key changed into the output's staging folder: by forked workers when there
+    are many (`workers.py`; started first, since threads such as the search indexer's do not survive a
+    fork, and they work while this process does other things), else in this process by `finish`."""
+
+    def __init__(self, output: Output, pages, bodies, jobs: int = 0, progress=None):
+        from neuralpath import workers
+
+        self.output, self.progress, self.total = output, progress, len(pages)
+        self.todo = [p for p in pages if not output.unchanged(p.path, p.key)]
+        self.pool = self.staging = None
+        self._state = None
+        if workers.can_fork(len(self.todo), jobs, bodies.cache.path is not None):
+            self._state = workers.state(todo=self.todo, output=output, bodies=bodies)
+            self._state.__enter__()
+            self.pool = workers.pool(jobs, _page_worker_init)
+            spans = [(i, min(i + 32, len(self.todo))) for i in range(0, len(self.todo), 32)]
+            self.staging = self.pool.imap_unordered(_stage_pages, spans)
+
+    def finish(self) -> None:
+        task = self.progress.task("writing pages", self.total) if self.progress else None
+        if task:
+            task.advance(self.total - len(self.todo))
+        try:
+            if self.staging is not None:
+                for done in self.staging:
+                    for i in done:
+                        self.output.staged(self.todo[i].path, self.todo[i].key)
+                    if task:
+                        task.advance(len(done))
+                self.pool.close()
+                self.pool.join()
+            else:
+                for page in self.todo:
+                    self.output.stage(page.path, page.render)
+                    self.output.staged(page.path, page.key)
+                    if task:
+                        task.advance()
+        finally:
+            self.close()
+        if task:
+            task.done()
+
+    def close(self) -> None:
+        """Stop the workers (if still running) and forget their state."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool = None
+        if self._state is not None:
+            self._state.__exit__(None, None, None)
+            self._state = None
+
+
+def _page_worker_init() -> None:
+    from neuralpath import workers
+    from neuralpath.cache import BuildCache
+
+    bodies = workers.job()["bodies"]
+    bodies.cache = BuildCache(bodies.cache.path)  # a connection of this process's own
+
+
+def _stage_pages(span: tuple[int, int]) -> list[int]:
+    """In a worker: render pages todo[start:end] into the staging folder; their indices back."""
+    from neuralpath import workers
+
+    state = workers.job()
+    for i in range(*span):
+        state["output"].stage(state["todo"][i].path, state["todo"][i].render)
+    return list(range(*span))
+
+
+def put_site_files(output: Output, *, config, pages, copies: dict[str, Path], figures: dict[str, str],
+                   sheets: dict[str, tuple[str, str]], static: Path, fonts: Path, feed: tuple[str, object]) -> None:
+    """Everything but the pages: images and figures of the notes, stylesheets and static assets, KaTeX's
+    fonts, the sitemap, robots.txt and the Atom feed (`feed`: its key and a function that writes it)."""
+    from neuralpath.cache import digest
+
+    for rel, src in sorted(copies.items()):
+        output.copy(src, rel)
+    for rel, svg in figures.items():
+        output.put(rel, digest(svg), svg)
+    for name, text in sheets.values():
+        output.put(f"assets/{name}", name, text)  # the name carries the content hash
+    for f in static.iterdir():
+        if f.name != "site.css" and f.is_file():
+            output.copy(f, f"assets/{f.name}")
+    for font in fonts.iterdir():
+        if font.suffix == ".woff2":
+            output.copy(font, f"assets/katex/fonts/{font.name}")
+    urls = sorted(p.path[: -len("index.html")] for p in pages if p.path.endswith("index.html"))
+    text = sitemap(config.site["base_url"], urls)
+    output.put("sitemap.xml", digest(text), text)
+    text = robots(config.site["base_url"])
+    output.put("robots.txt", digest(text), text)
+    output.put("feed.xml", *feed)

@@ -308,3 +308,24 @@ def _load_plain(root: Path, config: Config, content: Content, report: Report) ->
 
     walk(root, config.site["title"])
     content.parts.append(part)
+
+
+def load_content_cached(config: Config, report: Report, cache, *, drafts: bool = False) -> Content:
+    """`load_content` with the build cache: files unchanged since the last build (size and mtime) are
+    not read, their front matter comes from the cache; what was read is stored for the next build."""
+    from neuralpath.content import frontmatter
+
+    stored = cache.source_entries()
+    frontmatter.YAML_MEMO, frontmatter.STORED = cache.yaml, stored
+    frontmatter.FRESH.clear()
+    frontmatter.SEEN.clear()
+    try:
+        content = load_content(config, report, drafts=drafts)
+        cache.put_sources([(str(p), size, mtime, frontmatter.stored_form(src))
+                           for p, size, mtime, src in frontmatter.FRESH])
+        cache.drop_sources([p for p in stored if p not in frontmatter.SEEN])
+    finally:
+        frontmatter.YAML_MEMO = frontmatter.STORED = None
+        frontmatter.FRESH.clear()
+        frontmatter.SEEN.clear()
+    return content

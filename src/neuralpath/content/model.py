@@ -135,3 +135,19 @@ class Series:
     @property
     def url(self) -> str:
         return f"series/{self.id}/"
+
+
+@dataclass(frozen=True)
+class Intro:
+    """The introduction of a part, module or series: the body of its `_index.md` or series file."""
+
+    id: str  # "part:<slug>", "module:<slug>" or "series:<id>": the body id its HTML is kept under
+    source: Source
+
+
+def intros_of(content) -> list[Intro]:
+    """Every non-empty introduction, in a fixed order."""
+    items = ([(f"part:{p.slug}", p.source) for p in content.parts] +
+             [(f"module:{m.slug}", m.source) for m in content.modules] +
+             [(f"series:{s.id}", s.source) for s in content.series])
+    return [Intro(i, src) for i, src in items if src is not None and src.body.strip()]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -63,8 +64,17 @@ def runnable_blocks(parsed, note_timeout: float) -> list[dict]:
     return blocks
 
 
-def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=False):
-    """Returns (outputs: id -> {block index -> html}, extras: id -> page context)."""
+@dataclass(frozen=True)
+class Executed:
+    """What the execute stage gives later stages."""
+
+    outputs: dict[str, dict[int, str]]  # note id -> {code block index -> output HTML}
+    extras: dict[str, dict]  # note id -> page context (check summary, skipped for missing variables)
+    files: dict[str, str]  # output path -> SVG text of each figure
+    stats: dict[str, int]  # executed, cached, skipped
+
+
+def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=False) -> Executed:
     cache = ExecCache(config.cache_dir)
     settings = {"memory_mb": config.build["memory_limit_mb"], "output_limit": config.build["output_limit_kb"]}
     jobs, outputs, extras = [], {}, {}
@@ -107,9 +117,7 @@ def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=
             failed = _apply(doc, result, blocks, outputs, extras, report, files, base)
             if not failed:
                 cache.put(key, doc.id, result)
-    site.exec_stats = stats
-    site.exec_files = files
-    return outputs, extras
+    return Executed(outputs, extras, files, stats)
 
 
 def _run_jobs(jobs, config, report, keep_going):

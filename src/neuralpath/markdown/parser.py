@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import marshal
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -24,6 +25,14 @@ from neuralpath.markdown.callouts import callout_rule
 
 LABEL_RE = re.compile(r"\\label\{([^{}]+)\}")
 REF_RE = re.compile(r"\\(eqref|ref)\{([^{}\n]+)\}")
+
+
+@lru_cache(maxsize=65536)
+def label_anchor(label: str) -> str:
+    """The HTML id of `\\label{label}`: `eq:name` -> `eq-name`, any other label -> `eq-` + the label
+    (`fig:x` -> `eq-fig-x`). The one definition: the renderer writes these ids and the resolve stage
+    checks `[text](note:id#anchor)` links against them."""
+    return "eq-" + re.sub(r"[^A-Za-z0-9_-]+", "-", label.split(":", 1)[1] if label.startswith("eq:") else label)
 INFO_RE = re.compile(r"^(\S*)\s*(?:\{(.*)\})?\s*$")
 OPT_RE = re.compile(r'([A-Za-z_][\w-]*)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^\s"\']+)))?')
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from html import escape
 from typing import Callable
 
@@ -18,8 +17,8 @@ from neuralpath.errors import Report
 from neuralpath.markdown.callouts import CALLOUT_TYPES
 from neuralpath.markdown.highlight import highlight
 from neuralpath.markdown.katex import Katex
-from neuralpath.markdown.parser import LABEL_RE, REF_RE
-from neuralpath.search import record_html
+from neuralpath.markdown.parser import LABEL_RE, REF_RE, label_anchor
+from neuralpath.markdown.search_text import record_html
 
 ICONS = {  # decorative, aria-hidden; the type is announced by the title text
     "important": "!", "note": "i", "warning": "⚠", "info": "i", "tip": "✓", "caution": "⚠",
@@ -45,7 +44,7 @@ class RenderContext:
     allow_raw_html: bool = False
     source_lines: list[str] | None = None
     math_html: list[str] = field(default_factory=list)  # KaTeX results, placed into the HTML at the end
-    search_text: str = ""  # after rendering: the HTML for the search index (`search.record_html`), without math
+    search_text: str = ""  # after rendering: the HTML for the search index (`search_text.record_html`), without math
 
 
 def _ctx(env) -> RenderContext:
@@ -90,9 +89,9 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
     ctx.math_html.append(res.html)
     slot = f"\x00{len(ctx.math_html) - 1}\x00"  # filled in by render_tokens (NUL never survives parsing)
     if display:
-        anchor = f' id="{escape(_label_anchor(labels[0]))}"' if labels else ""
-        extra = "".join(f'<span id="{escape(_label_anchor(l))}"></span>' for l in labels[1:])
-        link = (f'<a class="eq-link" href="#{escape(_label_anchor(labels[0]))}" aria-label="Link to equation '
+        anchor = f' id="{escape(label_anchor(labels[0]))}"' if labels else ""
+        extra = "".join(f'<span id="{escape(label_anchor(l))}"></span>' for l in labels[1:])
+        link = (f'<a class="eq-link" href="#{escape(label_anchor(labels[0]))}" aria-label="Link to equation '
                 f'({number})">#</a>' if labels else "")
         return f'<div class="math-display"{anchor}>{extra}{slot}{link}</div>\n'
     return f'<span class="math-inline">{slot}</span>'
@@ -123,11 +122,6 @@ def math_requests(tokens, ctx: RenderContext | None):
                 if child.type in MATH_TYPES and not re.fullmatch(r"\s*\\(eqref|ref)\{([^{}]+)\}\s*", child.content):
                     if ctx is not None or not REF_RE.search(child.content):
                         yield katex_source(child, ctx), MATH_TYPES[child.type]
-
-
-@lru_cache(maxsize=65536)
-def _label_anchor(label: str) -> str:
-    return "eq-" + re.sub(r"[^A-Za-z0-9_-]+", "-", label.split(":", 1)[1] if label.startswith("eq:") else label)
 
 
 def _ref_text(ctx: RenderContext, label: str, paren: bool) -> str:

@@ -1,0 +1,93 @@
+"""Parse stage: the Markdown of every body -> `Parsed` (headings, labels, links, code, math, token tree).
+
+Bodies are the pages' documents and the introductions of parts, modules and series. A document whose
+text is unchanged since it was last parsed comes from the cache. Many documents are parsed by forked
+workers (`workers.py`), which send back what the parse found and the token tree frozen and packed;
+the render stage thaws those trees instead of parsing again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from neuralpath import workers
+from neuralpath.cache import BuildCache, pack_bytes
+from neuralpath.content.model import Doc, Intro
+from neuralpath.errors import Report
+from neuralpath.markdown.parser import Parsed, freeze_tokens, parse_document
+from neuralpath.markdown.render import math_requests
+
+CHUNK = 16  # documents per worker task
+TOKEN_BUDGET = 8_000_000  # characters of source whose token trees stay in memory until rendered (one process)
+
+
+@dataclass
+class ParseResult:
+    parsed: dict[str, Parsed]  # body id -> Parsed (its `tokens` may be None: see `frozen`, or parse again)
+    frozen: dict[str, bytes] = field(default_factory=dict)  # body id -> packed token tree from a worker
+    math: set[tuple[str, bool]] = field(default_factory=set)  # (TeX, display) of the bodies parsed now
+    fresh: set[str] = field(default_factory=set)  # body ids parsed now (their math is in `math`)
+    count: int = 0
+
+
+def parse_bodies(docs: list[Doc], intros: list[Intro], md, cache: BuildCache, report: Report,
+                 jobs: int = 0) -> ParseResult:
+    """Parse every document that has a page and every introduction; report parse warnings."""
+    result = ParseResult(parsed={})
+    parsed, todo = result.parsed, []
+    stored = cache.parsed_entries()
+    sources = {}
+    for doc in docs:
+        if doc.has_page and doc.id not in parsed:
+            sources[doc.id] = doc.source
+            hit = stored.get(str(doc.source.path))
+            parsed[doc.id] = cache.load_parsed(hit[1]) if hit and hit[0] == doc.source.key else None
+            if parsed[doc.id] is None:
+                todo.append(doc.id)
+    for intro in intros:  # short texts, parsed each build (not cached: they are not keyed by path alone)
+        sources[intro.id] = intro.source
+        parsed[intro.id] = parse_document(md, intro.source.body, intro.source.body_line)
+    if workers.can_fork(len(todo), jobs, cache.path is not None):
+        chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+        with workers.state(md=md, sources=sources), workers.pool(jobs) as pool:
+            for rows in pool.imap_unordered(_parse_chunk, chunks):
+                for body_id, p, math, frozen in rows:
+                    parsed[body_id] = p
+                    result.math.update(math)
+                    if frozen is not None:
+                        result.frozen[body_id] = frozen
+    else:
+        budget = TOKEN_BUDGET
+        for body_id in todo:
+            src = sources[body_id]
+            p = parsed[body_id] = parse_document(md, src.body, src.body_line)
+            result.math.update(math_requests(p.tokens, None))
+            budget -= len(src.body)
+            if budget < 0:
+                p.tokens = None  # parsed again when rendered: memory stays bounded on big sites
+    for body_id in todo:
+        src = sources[body_id]
+        cache.put_parsed(str(src.path), src.key, parsed[body_id])
+    result.fresh.update(todo)
+    result.count = len(todo)
+    for body_id, p in parsed.items():
+        for line, message, rule in p.warnings:
+            add = report.error if rule == "duplicate-label" else report.warning
+            add(sources[body_id].path, line, message, rule=rule)
+    cache.save()
+    return result
+
+
+def _parse_chunk(ids: list[str]) -> list[tuple]:
+    """In a worker: (id, Parsed without its token tree, the math it contains, the token tree frozen and
+    packed or None) for each body."""
+    md, sources = workers.job()["md"], workers.job()["sources"]
+    rows = []
+    for body_id in ids:
+        src = sources[body_id]
+        p = parse_document(md, src.body, src.body_line)
+        math = set(math_requests(p.tokens, None))
+        frozen = freeze_tokens(p.tokens)
+        p.tokens = None
+        rows.append((body_id, p, math, pack_bytes(frozen) if frozen is not None else None))
+    return rows
