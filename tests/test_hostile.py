@@ -48,7 +48,7 @@ CASES = [
     ("broken anchor", {f"{MODULE}/02-bad.md": note("B", "See [x](note:ok#nowhere).\n")}, 1,
      r"02-bad\.md:5:1: error: link to 'ok#nowhere' but 'ok' has no heading or label with id 'nowhere'"),
     ("broken eqref", {f"{MODULE}/02-bad.md": note("B", "As \\eqref{eq:none} says.\n")}, 1,
-     r"02-bad\.md:5:1: error: \\eqref\{eq:none\}: no equation has \\label\{eq:none\}"),
+     r"02-bad\.md:5:1: error: unknown label 'eq:none': no equation, theorem-like block or figure has it"),
     ("unbalanced tex", {f"{MODULE}/02-bad.md": note("B", "Line\n$$\n\\left( x\n$$\n")}, 1,
      r"02-bad\.md:\d+:\d+: error: TeX error: .*\\left\( x"),
     ("macro bomb", {f"{MODULE}/02-bad.md": note("B", "$\\def\\a{\\a\\a}\\a$\n")}, 1,

@@ -23,12 +23,15 @@ from neuralpath.errors import BuildFailed, Report, UsageError
 from neuralpath.execute import execute_site
 from neuralpath.graph import Site, resolve
 from neuralpath.incremental import OutputRecord
+from neuralpath.bibliography import bibliography_intros, check_citations, load_bibliography
+from neuralpath.indexes import check_notation, index_intros
 from neuralpath.layout import assets
 from neuralpath.layout.pages import Layout, use_bytecode_cache
 from neuralpath.markdown.katex import Katex, katex_dir
 from neuralpath.markdown.parser import create_markdown
 from neuralpath.markdown.render import install_rules
-from neuralpath.parse import parse_bodies
+from neuralpath.notebook_export import site_notebooks
+from neuralpath.parse import parse_bodies, parse_intros
 from neuralpath.render import check_images, render_bodies
 from neuralpath.search import plan_shards, shard_dir, start_index
 from neuralpath.write import Output, PageWriter, atom_feed, check_output_dir, put_site_files, recover
@@ -111,11 +114,18 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
 
     # load, parse, resolve
     content = load_content_cached(config, report, cache, drafts=opts.drafts)
+    bib = load_bibliography(config, report)
     _say(opts, f"loaded {len(content.docs)} documents in {len(content.modules)} modules")
     md = install_rules(create_markdown(allow_html=True))
-    parsed = parse_bodies(content.docs, intros_of(content), md, cache, report, opts.jobs)
+    intros = intros_of(content)
+    parsed = parse_bodies(content.docs, intros, md, cache, report, opts.jobs)
     stats["parsed"] = parsed.count
-    site = resolve(config, content, parsed.parsed, report)
+    indexes = index_intros(content, parsed.parsed, config.root)  # Results and Notation pages
+    indexes += bibliography_intros(content, parsed.parsed, bib, config.root)  # Bibliography page
+    parse_intros(parsed, indexes, md, report)
+    check_notation(content, parsed.parsed, report)
+    site = resolve(config, content, parsed.parsed, intros + indexes, report)
+    check_citations(site, bib, report)
     result.site = site
     check_images(site, report)
 
@@ -128,7 +138,7 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
                    f"{ex['skipped']} skipped for missing environment variables")
     katex = Katex(config.macros)
     katex.cache = cache.math
-    rendered = render_bodies(site, md, katex, executed, parsed, cache, report, opts.jobs, opts.progress)
+    rendered = render_bodies(site, md, katex, executed, parsed, cache, report, opts.jobs, opts.progress, bib=bib)
     docs = sum(1 for d in site.docs.values() if d.id in site.parsed)
     stats.update(bodies_rendered=rendered.rendered, math_rendered=rendered.math, docs=docs, **ex)
     _say(opts, f"rendered {rendered.rendered} bodies ({rendered.math} new equations)")
@@ -140,10 +150,12 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     sheets = assets.stylesheets(cache)
     plan = plan_shards([d for d in site.docs.values() if d.has_page], config.build["search_shard_size"])
     used = sorted(plan[1]) or [0]
+    notebooks = site_notebooks(site, executed.results, config)
     layout = Layout(site, bodies, executed.extras, css=sheets["css"][0], katex_css=sheets["katex_css"][0],
                     engine=incremental.tool_versions(),
                     search_base=f"{config.base_path}{shard_dir(used[0])}/",
-                    search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]))
+                    search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]),
+                    notebooks={i: n.path for i, n in notebooks.items()})
     structure = layout.structure_key()
     reuse = incremental.reusable_pages(record, structure, cache, out) if opts.write and not opts.clean else None
     pages = layout.all_pages(reuse, incremental.changed_bodies(record, bodies.keys) if reuse is not None else set())
@@ -165,7 +177,8 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
         feed = (incremental.feed_key(config.site, [(layout.fingerprint(d), bodies.key(d.id)) for d in articles]),
                 lambda: atom_feed(config.site, [(d, bodies.html(d.id)) for d in articles]))
         put_site_files(output, config=config, pages=pages, copies=rendered.copies, figures=executed.files,
-                       sheets=sheets, static=assets.STATIC, fonts=katex_dir() / "fonts", feed=feed)
+                       sheets=sheets, static=assets.STATIC, fonts=katex_dir() / "fonts", feed=feed,
+                       notebooks=[(n.path, n.key, n.render) for n in notebooks.values()])
         if job is not None:
             job.finish()
         OutputRecord.forget(cache, out)

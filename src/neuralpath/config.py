@@ -43,6 +43,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple, object]]] = {
         "seconds_per_code_block": ((int, float), 15),
     },
     "math": {"macros": (dict, {})},
+    "bibliography": {"file": (str, "references.bib")},  # BibTeX file, relative to the site root
 }
 
 
@@ -56,6 +57,12 @@ class Config:
     build: dict = field(default_factory=dict)
     reading: dict = field(default_factory=dict)
     macros: dict = field(default_factory=dict)
+    bibliography: dict = field(default_factory=dict)  # file; configured: whether neuralpath.toml names it
+
+    @property
+    def bib_path(self) -> Path:
+        """The BibTeX file citations are looked up in (it need not exist when nothing is cited)."""
+        return self.root / self.bibliography.get("file", "references.bib")
 
     @property
     def cache_dir(self) -> Path:
@@ -112,6 +119,13 @@ def load_config(root: Path, report: Report) -> Config:
             report.warning(path, _line_of(path, section),
                            f"unknown section [{section}]{_suggest(section, SCHEMA)}", rule="config")
     macros = {str(k): str(v) for k, v in values["math"]["macros"].items()}
+    bib = values["bibliography"]
+    if not bib["file"].strip() or "\0" in bib["file"]:
+        report.error(path, _line_of(path, "file"), "[bibliography] file must name a BibTeX file, e.g. "
+                     '"references.bib"', rule="config")
+        bib["file"] = "references.bib"
+    given_bib = data.get("bibliography")
+    bib["configured"] = isinstance(given_bib, dict) and isinstance(given_bib.get("file"), str)
     has_file = path.is_file()
     content_dir = (root / values["build"]["content_dir"]) if has_file else root
     output_dir = root / values["build"]["output_dir"]
@@ -119,7 +133,7 @@ def load_config(root: Path, report: Report) -> Config:
         values["site"]["title"] = root.name.replace("-", " ").replace("_", " ").title() or "Notes"
     return Config(root=root, content_dir=content_dir.resolve(), output_dir=output_dir.resolve(),
                   has_file=has_file, site=values["site"], build=values["build"],
-                  reading=values["reading"], macros=macros)
+                  reading=values["reading"], macros=macros, bibliography=bib)
 
 
 def _line_of(path: Path, needle: str) -> int:

@@ -11,10 +11,11 @@ import datetime as dt
 import difflib
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from neuralpath.config import Config
 from neuralpath.content.loader import Content
-from neuralpath.content.model import Doc, Intro, Module, Part, Series, intros_of
+from neuralpath.content.model import Doc, Intro, Module, Part, Series
 from neuralpath.errors import Report
 from neuralpath.markdown.parser import Parsed, label_anchor
 
@@ -60,21 +61,40 @@ class Site:
         i = written.index(doc)
         return (written[i - 1] if i > 0 else None, written[i + 1] if i + 1 < len(written) else None)
 
-    def resolve_label(self, body_id: str, label: str) -> tuple[str, int, str] | None:
-        """Local label ('eq:x') or cross-note ('note-id:eq:x') -> (url#anchor, number, note title or '')."""
+    def resolve_label(self, body_id: str, label: str) -> Ref | None:
+        """A label of this body ('eq:x', 'thm:y') or of another note ('note-id:eq:x') -> what a reference
+        to it shows, or None."""
         parsed = self.parsed.get(body_id) if body_id in self.docs else None  # introductions have no labels
         if parsed and label in parsed.labels:
-            return f"#{label_anchor(label)}", parsed.labels[label], ""
+            return _ref(parsed, label, "", "")
         target, _, rest = label.partition(":")
         other = self.docs.get(target)
         if rest and other and other.has_page and other.id in self.parsed and rest in self.parsed[other.id].labels:
-            url = self.config.base_path + other.url
-            return f"{url}#{label_anchor(rest)}", self.parsed[other.id].labels[rest], other.title
+            return _ref(self.parsed[other.id], rest, self.config.base_path + other.url, other.title)
         return None
 
 
-def resolve(config: Config, content: Content, parsed: dict[str, Parsed], report: Report) -> Site:
-    site = Site(config=config, content=content, parsed=parsed, intros={i.id: i for i in intros_of(content)})
+class Ref(NamedTuple):
+    """What a reference to a label shows: `url` ('#anchor' within the body, else the other note's URL
+    with the anchor), the number, the other note's title ('' within the body), the label's kind
+    ('equation' or a theorem-like kind such as 'theorem' or 'figure') and the block's title."""
+
+    url: str
+    number: int
+    note_title: str
+    kind: str
+    title: str
+
+
+def _ref(parsed: Parsed, label: str, url: str, note_title: str) -> Ref:
+    kind = parsed.label_kinds.get(label, "equation")
+    block = parsed.block_of(label) if kind != "equation" else None
+    return Ref(f"{url}#{label_anchor(label)}", parsed.labels[label], note_title, kind, block[2] if block else "")
+
+
+def resolve(config: Config, content: Content, parsed: dict[str, Parsed], intros: list[Intro], report: Report) -> Site:
+    """The site graph; `intros` are the bodies that are not documents (introductions, site indexes)."""
+    site = Site(config=config, content=content, parsed=parsed, intros={i.id: i for i in intros})
     for doc in content.docs:
         other = site.docs.get(doc.id)
         if other is not None:
@@ -123,8 +143,26 @@ def reading_minutes(p: Parsed, reading: dict) -> int:
     return max(1, math.ceil(seconds / 60))
 
 
-def _hint(name: str, ids) -> str:
-    close = difflib.get_close_matches(name, list(ids), n=1)
+def _nearest_labels(site: Site, body_id: str, label: str) -> str:
+    """' (nearest: ...)' from the labels of this body and, for 'note-id:label', of that note."""
+    own = list(site.parsed[body_id].labels) if body_id in site.docs and body_id in site.parsed else []
+    target, _, rest = label.partition(":")
+    other = site.parsed.get(target) if target in site.docs else None
+    if other is not None:
+        candidates = [f"{target}:{lab}" for lab in other.labels] + own
+    else:
+        candidates = own
+    close = difflib.get_close_matches(label, candidates, n=3, cutoff=0.4)
+    notes = []
+    if other is None and ":" in rest:
+        notes.append(f"no note has the id '{target}'")
+    if close:
+        notes.append("nearest: " + ", ".join(close))
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _hint(name: str, ids, cutoff: float = 0.6) -> str:
+    close = difflib.get_close_matches(name, list(ids), n=1, cutoff=cutoff)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -237,7 +275,7 @@ def _check_references(site: Site, report: Report) -> None:
                     label_anchor(l) for l in site.parsed[target].labels}
                 if anchor not in ids:
                     report.error(path, line, f"link to '{target}#{anchor}' but '{target}' has no heading or label "
-                                 f"with id '{anchor}'{_hint(anchor, ids)}", rule="broken-anchor")
+                                 f"with id '{anchor}'{_hint(anchor, ids, 0.4)}", rule="broken-anchor")
         for label, line in p.eqrefs:
             target = label.partition(":")[0]
             if target in site.docs and target != doc_id and label not in p.labels and doc is not None:
@@ -245,7 +283,5 @@ def _check_references(site: Site, report: Report) -> None:
                 if doc_id not in backs:
                     backs.append(doc_id)
             if site.resolve_label(doc_id, label) is None:
-                report.error(path, line, f"\\eqref{{{label}}}: no equation has \\label{{{label}}}"
-                             + ("" if ":" not in label.partition(":")[2] else
-                                " (for another note's equation write \\eqref{note-id:eq:name})"),
-                             rule="broken-eqref")
+                report.error(path, line, f"unknown label '{label}': no equation, theorem-like block or figure has "
+                             f"it{_nearest_labels(site, doc_id, label)}", rule="broken-ref")

@@ -46,16 +46,19 @@ def render_fixed(katex, config) -> tuple:
     return (tool_versions(), katex.version, katex.macros_json, config.build["allow_raw_html"], config.base_path)
 
 
-def body_key(fixed: tuple, source_key: str, parsed, link, label, asset, outputs: dict[int, str]) -> str:
+def body_key(fixed: tuple, source_key: str, parsed, link, label, asset, outputs: dict[int, str],
+             citations: tuple = ()) -> str:
     """The render key of a body: its text, what each of its links and equation references resolves to,
-    where each image is published, and its code output. `link(target, anchor)`, `label(label)` and
-    `asset(src)` are the resolvers the renderer uses, so the key sees exactly what rendering will."""
+    where each image is published, its code output, and what its citations and References section show
+    (`bibliography.Bibliography.body_key`: the formatted entries, so editing one in the .bib file
+    renders again the bodies that cite it). `link(target, anchor)`, `label(label)` and `asset(src)` are
+    the resolvers the renderer uses, so the key sees exactly what rendering will."""
     own = parsed.labels  # a reference to the body's own label depends on its number only
     return digest(fixed, source_key,
                   [(t, a, link(t, a)) for t, a, _ in parsed.links],
                   [(lab, own[lab]) if lab in own else (lab, label(lab)) for lab, _ in parsed.eqrefs],
                   [(src, asset(src)) for src, _, _ in parsed.images],
-                  sorted(outputs.items()))
+                  sorted(outputs.items()), citations)
 
 
 def stylesheet_stamp(site_css: Path) -> tuple:
@@ -92,9 +95,11 @@ def manifest(config, options, env_vars: list[str]) -> str:
             files.append((folder, n, st.st_size, st.st_mtime_ns))
     cfg = config.root / "neuralpath.toml"
     cfg_state = (cfg.stat().st_size, cfg.stat().st_mtime_ns) if cfg.is_file() else None
+    bib = config.bib_path  # outside the content folder by default
+    bib_state = (str(bib), bib.stat().st_size, bib.stat().st_mtime_ns) if bib.is_file() else None
     env = {v: bool(os.environ.get(v)) for v in env_vars}
     o = options
-    return digest(ENGINE, tool_versions(), dt.date.today().isoformat(), cfg_state, files, env, o.drafts,
+    return digest(ENGINE, tool_versions(), dt.date.today().isoformat(), cfg_state, bib_state, files, env, o.drafts,
                   o.execute, o.search, o.reuse_search)
 
 

@@ -44,9 +44,7 @@ def parse_bodies(docs: list[Doc], intros: list[Intro], md, cache: BuildCache, re
             parsed[doc.id] = cache.load_parsed(hit[1]) if hit and hit[0] == doc.source.key else None
             if parsed[doc.id] is None:
                 todo.append(doc.id)
-    for intro in intros:  # short texts, parsed each build (not cached: they are not keyed by path alone)
-        sources[intro.id] = intro.source
-        parsed[intro.id] = parse_document(md, intro.source.body, intro.source.body_line)
+    parse_intros(result, intros, md, report)
     if workers.can_fork(len(todo), jobs, cache.path is not None):
         chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
         with workers.state(md=md, sources=sources), workers.pool(jobs) as pool:
@@ -70,12 +68,23 @@ def parse_bodies(docs: list[Doc], intros: list[Intro], md, cache: BuildCache, re
         cache.put_parsed(str(src.path), src.key, parsed[body_id])
     result.fresh.update(todo)
     result.count = len(todo)
-    for body_id, p in parsed.items():
-        for line, message, rule in p.warnings:
-            add = report.error if rule == "duplicate-label" else report.warning
-            add(sources[body_id].path, line, message, rule=rule)
+    for body_id, source in sources.items():
+        _report_warnings(parsed[body_id], source, report)
     cache.save()
     return result
+
+
+def parse_intros(result: ParseResult, intros: list[Intro], md, report: Report) -> None:
+    """Parse introductions (short texts, parsed each build: they are not cached) into `result`."""
+    for intro in intros:
+        p = result.parsed[intro.id] = parse_document(md, intro.source.body, intro.source.body_line)
+        _report_warnings(p, intro.source, report)
+
+
+def _report_warnings(p: Parsed, source, report: Report) -> None:
+    for line, message, rule in p.warnings:
+        add = report.error if rule == "duplicate-label" else report.warning
+        add(source.path, line, message, rule=rule)
 
 
 def _parse_chunk(ids: list[str]) -> list[tuple]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from neuralpath import incremental, workers
+from neuralpath.bibliography import Bibliography
 from neuralpath.cache import BuildCache, pack, pack_math, unpack_bytes
 from neuralpath.content.model import Source
 from neuralpath.errors import Report
@@ -132,8 +133,10 @@ def check_images(site: Site, report: Report) -> None:
 
 
 def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: ParseResult, cache: BuildCache,
-                  report: Report, jobs: int = 0, progress=None) -> Rendered:
-    """Render every body whose key changed; return the keys of all of them and the images to copy."""
+                  report: Report, jobs: int = 0, progress=None, bib: Bibliography | None = None) -> Rendered:
+    """Render every body whose key changed; return the keys of all of them and the images to copy.
+    `bib` resolves citations and makes each body's References section (none without it)."""
+    bib = bib if bib is not None else Bibliography(site.config.bib_path)
     result = Rendered(Bodies(cache))
     keys = result.bodies.keys
     link = link_resolver(site)
@@ -147,7 +150,7 @@ def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: Parse
         assets = asset_resolver(source, site, result.copies, quiet) if parsed.images else None
         key = keys[body_id] = incremental.body_key(
             fixed, source.key, parsed, link, lambda lab, b=body_id: site.resolve_label(b, lab),
-            lambda src: assets(src, 0), executed.outputs.get(body_id) or {})
+            lambda src: assets(src, 0), executed.outputs.get(body_id) or {}, bib.body_key(site, body_id))
         hit = cached.get(body_id)
         if hit and hit[0] == key:
             if hit[1]:  # a body taken from the cache reports what rendering it reported
@@ -155,7 +158,7 @@ def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: Parse
             continue
         todo.append((body_id, key))
     state = dict(site=site, md=md, katex=katex, executed=executed, frozen=parse.frozen, link=link,
-                 sources=sources, root=report.root, cache_path=cache.path)
+                 sources=sources, root=report.root, cache_path=cache.path, bib=bib)
     with workers.state(**state):
         if workers.can_fork(len(todo), jobs, cache.path is not None):
             _prerender_math(site, katex, link, todo, parse, cache, result, progress, jobs)
@@ -284,14 +287,14 @@ def _render_chunk(items: list[tuple[str, str]]) -> tuple[list[tuple], dict, dict
             path=source.path, body_line=source.body_line, report=sub, katex=katex, resolve_link=link,
             resolve_label=(lambda lab, b=body_id: site.resolve_label(b, lab)),
             outputs=executed.outputs.get(body_id) or {}, asset_url=asset_resolver(source, site, copies, sub),
-            allow_raw_html=allow, source_lines=source.body.split("\n"))
+            allow_raw_html=allow, source_lines=source.body.split("\n"), cite=state["bib"].cite)
         bodies.append((body_id, tokens, sub, copies, ctx))
     katex.fresh.clear()
     katex.loaded.clear()  # what the last chunk fetched from the cache: memory stays bounded by a chunk
     katex.prerender(req for (_, tokens, _, _, ctx) in bodies for req in math_requests(tokens, ctx))
     rows = []
     for body_id, tokens, sub, copies, ctx in bodies:
-        html = render_tokens(md, tokens, ctx)
+        html = render_tokens(md, tokens, ctx) + state["bib"].body_section(site, body_id)  # + References
         site.parsed[body_id].tokens = None  # rendered: a body's tree is not kept (about 1 MB a note)
         rows.append((body_id, keys[body_id], pack(html), pack(ctx.search_text), sub.findings, copies))
     katex.loaded.clear()

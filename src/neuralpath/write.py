@@ -372,15 +372,19 @@ def _stage_pages(span: tuple[int, int]) -> list[int]:
 
 
 def put_site_files(output: Output, *, config, pages, copies: dict[str, Path], figures: dict[str, str],
-                   sheets: dict[str, tuple[str, str]], static: Path, fonts: Path, feed: tuple[str, object]) -> None:
+                   sheets: dict[str, tuple[str, str]], static: Path, fonts: Path, feed: tuple[str, object],
+                   notebooks=()) -> None:
     """Everything but the pages: images and figures of the notes, stylesheets and static assets, KaTeX's
-    fonts, the sitemap, robots.txt and the Atom feed (`feed`: its key and a function that writes it)."""
+    fonts, the sitemap, robots.txt, the Atom feed (`feed`: its key and a function that writes it) and
+    the documents' notebooks (`notebooks`: (path, key, function that writes it) each)."""
     from neuralpath.cache import digest
 
     for rel, src in sorted(copies.items()):
         output.copy(src, rel)
     for rel, svg in figures.items():
         output.put(rel, digest(svg), svg)
+    for rel, key, make in notebooks:
+        output.put(rel, key, make)
     for name, text in sheets.values():
         output.put(f"assets/{name}", name, text)  # the name carries the content hash
     for f in static.iterdir():

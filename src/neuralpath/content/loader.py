@@ -31,14 +31,16 @@ INDEX = "_index.md"
 PREFIX = re.compile(r"^(\d+)[-_. ](.+)$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CITE_KEY_RE = re.compile(r"^@?[A-Za-z0-9_](?:[A-Za-z0-9_:.-]*[A-Za-z0-9_])?$")  # as markdown/citations.py KEY
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".neuralpath", ".ipynb_checkpoints"}
 
 STR, INT, LIST, DATE = "string", "integer", "list of strings", "date (YYYY-MM-DD)"
 FIELDS = {
     "note": {"title": STR, "summary": STR, "status": STR, "id": STR, "order": INT, "prerequisites": LIST,
-             "tags": LIST, "requires": LIST},
-    "article": {"title": STR, "summary": STR, "status": STR, "id": STR, "date": DATE, "tags": LIST},
-    "page": {"title": STR, "summary": STR, "id": STR, "status": STR},
+             "tags": LIST, "requires": LIST, "further_reading": LIST},
+    "article": {"title": STR, "summary": STR, "status": STR, "id": STR, "date": DATE, "tags": LIST,
+                "further_reading": LIST},
+    "page": {"title": STR, "summary": STR, "id": STR, "status": STR, "further_reading": LIST},
     "part": {"title": STR, "summary": STR, "order": INT},
     "module": {"title": STR, "summary": STR, "order": INT, "number": INT, "requires": LIST},
     "series": {"title": STR, "summary": STR, "members": LIST, "id": STR},
@@ -123,6 +125,13 @@ def validate(source: Source, kind: str, report: Report, *, plain: bool = False) 
             report.error(path, source.line_of(key), f"id '{out[key]}' must be lower-case letters, digits and "
                          f"dashes (e.g. '{slugify(out[key]) or 'my-note'}')", rule="front-matter")
             out.pop(key)
+    for key in out.get("further_reading", []):  # BibTeX keys, checked against the bibliography later
+        if not CITE_KEY_RE.match(key):
+            report.error(path, source.line_of("further_reading"), f"further_reading: '{key}' is not a "
+                         "citation key (letters, digits and _:.- as in @key)", rule="front-matter")
+    if "further_reading" in out:
+        out["further_reading"] = list(dict.fromkeys(k.removeprefix("@") for k in out["further_reading"]
+                                                    if CITE_KEY_RE.match(k)))
     for key in ("requires",):
         for var in out.get(key, []):
             if not ENV_RE.match(var):
@@ -271,7 +280,7 @@ def _load_doc(path: Path, kind: str, module: Module | None, report: Report, plai
                status=meta.get("status", "published"), source=source,
                order=_order(meta.get("order"), prefix, name), prerequisites=meta.get("prerequisites", []),
                tags=meta.get("tags", []), requires=meta.get("requires", []), date=meta.get("date"),
-               module=module)
+               module=module, further_reading=meta.get("further_reading", []))
 
 
 def _load_series(path: Path, report: Report) -> Series | None:

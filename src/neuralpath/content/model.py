@@ -103,6 +103,7 @@ class Doc:
     requires: list[str] = field(default_factory=list)
     date: dt.date | None = None
     module: Module | None = None
+    further_reading: list[str] = field(default_factory=list)  # BibTeX keys listed after the References
 
     @property
     def url(self) -> str:

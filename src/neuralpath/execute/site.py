@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
@@ -72,12 +72,15 @@ class Executed:
     extras: dict[str, dict]  # note id -> page context (check summary, skipped for missing variables)
     files: dict[str, str]  # output path -> SVG text of each figure
     stats: dict[str, int]  # executed, cached, skipped
+    # note id -> {code block index -> the block's result: stdout, stderr, value, truncated, figures
+    # [{svg, alt}], error {type, message, line, traceback}, seconds} (notebook_export.py reads it)
+    results: dict[str, dict[int, dict]] = field(default_factory=dict)
 
 
 def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=False) -> Executed:
     cache = ExecCache(config.cache_dir)
     settings = {"memory_mb": config.build["memory_limit_mb"], "output_limit": config.build["output_limit_kb"]}
-    jobs, outputs, extras = [], {}, {}
+    jobs, outputs, extras, block_results = [], {}, {}, {}
     files: dict[str, str] = {}  # output path -> SVG text of each figure
     base = config.base_path
     stats = {"executed": 0, "cached": 0, "skipped": 0}
@@ -103,7 +106,7 @@ def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=
                 continue
         if hit is not None:
             stats["cached"] += 1
-            _apply(doc, hit, blocks, outputs, extras, report, files, base)
+            _apply(doc, hit, blocks, outputs, extras, report, files, base, block_results)
             continue
         jobs.append((doc, blocks, key))
     if jobs:
@@ -114,10 +117,10 @@ def execute_site(site, config, report, *, enabled=True, rerun=False, keep_going=
             result["ran_on"] = dt.date.today().isoformat()
             result["python"] = sys.version.split()[0]
             stats["executed"] += 1
-            failed = _apply(doc, result, blocks, outputs, extras, report, files, base)
+            failed = _apply(doc, result, blocks, outputs, extras, report, files, base, block_results)
             if not failed:
                 cache.put(key, doc.id, result)
-    return Executed(outputs, extras, files, stats)
+    return Executed(outputs, extras, files, stats, block_results)
 
 
 def _run_jobs(jobs, config, report, keep_going):
@@ -159,10 +162,12 @@ def _expected(block_result, blocks) -> bool:
     return bool(opts.get("raises"))
 
 
-def _apply(doc, result, blocks, outputs, extras, report, files, base) -> bool:
-    """Render outputs, report failures; returns True when the note failed."""
+def _apply(doc, result, blocks, outputs, extras, report, files, base, results) -> bool:
+    """Render outputs (and keep each block's raw result in `results`), report failures; returns True
+    when the note failed."""
     by_index = {b["index"]: b for b in blocks}
     html = outputs.setdefault(doc.id, {})
+    raw = results.setdefault(doc.id, {})
     failed = False
     seconds = 0.0
     for br in result["blocks"]:
@@ -191,6 +196,7 @@ def _apply(doc, result, blocks, outputs, extras, report, files, base) -> bool:
             report.warning(doc.source.path, block["line"] - 1, "this block draws a figure without alt text: "
                            'add {alt="what the figure shows"} after ```python', rule="figure-alt")
         html[br["index"]] = output_html(br, files, base)
+        raw[br["index"]] = br
     crash = result.get("crash")
     if crash:
         failed = True

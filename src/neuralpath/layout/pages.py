@@ -22,6 +22,8 @@ from neuralpath.cache import digest
 from neuralpath.content.loader import slugify
 from neuralpath.content.model import Doc, Series
 from neuralpath.graph import Site, nearest_prerequisites
+from neuralpath.bibliography import BIBLIOGRAPHY
+from neuralpath.indexes import NOTATION, RESULTS
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -134,8 +136,10 @@ def fmt_date(d: dt.date) -> str:
 
 class Layout:
     def __init__(self, site: Site, bodies, extras: dict[str, dict] | None = None,
-                 css: str = "", katex_css: str = "", engine: str = "", search_base: str = "", search_merge: str = ""):
+                 css: str = "", katex_css: str = "", engine: str = "", search_base: str = "", search_merge: str = "",
+                 notebooks: dict[str, str] | None = None):
         self.site = site
+        self.notebooks = notebooks or {}  # doc id -> output path of its notebook (notebook_export.py)
         # bodies.key(id) / bodies.html(id) for docs, and "part:<slug>", "module:<slug>", "series:<id>"
         self.bodies = bodies
         self.fingerprint = Fingerprint(site, bodies)
@@ -155,6 +159,8 @@ class Layout:
             about=about if about and about.has_page else None, needs_math=False, current_id="",
             description=cfg.site["description"], css=css, katex_css=katex_css,
             search_base=search_base or f"{self.root}pagefind/", search_merge=search_merge,
+            has_results=RESULTS in site.intros, has_notation=NOTATION in site.intros,
+            has_bibliography=BIBLIOGRAPHY in site.intros,
         )
         data_globals = {k: v for k, v in self.globals.items() if not callable(v)}
         self.globals_key = digest(engine, cfg.site, sorted(cfg.build.items()), self.fingerprint(data_globals))
@@ -188,7 +194,9 @@ class Layout:
         s, fp = self.site, self.fingerprint
         return digest(self.globals_key, fp(s.parts), [fp(d) for d in s.docs.values()], fp(list(s.series.values())),
                       sorted((k, tuple(v)) for k, v in s.backlinks.items()), sorted(self.extras.items()),
-                      sorted((t, tuple(d.id for d in docs)) for t, docs in s.tags.items()))
+                      sorted(self.notebooks.items()),
+                      sorted((t, tuple(d.id for d in docs)) for t, docs in s.tags.items()),
+                      [(i, self.bodies.key(i)) for i in sorted(s.intros)])
 
     def all_pages(self, reuse: dict[str, str] | None = None, changed_docs: set[str] = frozenset()) -> list[Page]:
         """Every page. With `reuse` (path -> key of the last build, passed when the structure key is
@@ -212,6 +220,21 @@ class Layout:
         if s.modules:
             pages.append(self._render("map.html", "map/index.html", page_kind="map", svg=Markup(render_map(s, self.root)),
                                       page_title=self._title("Curriculum map")))
+        if RESULTS in s.intros:
+            pages.append(self._render("index_page.html", "results/index.html", page_kind="results",
+                                      body=Body(self.bodies, RESULTS), heading="Results", needs_math=True,
+                                      lede="Every definition and every named theorem, lemma, proposition and "
+                                           "corollary, by part and module.", page_title=self._title("Results")))
+        if NOTATION in s.intros:
+            pages.append(self._render("index_page.html", "notation/index.html", page_kind="notation",
+                                      body=Body(self.bodies, NOTATION), heading="Notation", needs_math=True,
+                                      lede="Every symbol the notes define in their notation tables, with what it "
+                                           "means in each note.", page_title=self._title("Notation")))
+        if BIBLIOGRAPHY in s.intros:
+            pages.append(self._render("index_page.html", "bibliography/index.html", page_kind="bibliography",
+                                      body=Body(self.bodies, BIBLIOGRAPHY), heading="Bibliography",
+                                      needs_math=False, lede="Every work the notes cite or recommend, by author "
+                                      "and year, with the notes that cite it.", page_title=self._title("Bibliography")))
         pages.append(self._render("search.html", "search/index.html", page_kind="search", page_title=self._title("Search")))
         pages.append(self._render("404.html", "404.html", page_kind="404", page_title=self._title("Page not found")))
         return pages
@@ -263,7 +286,8 @@ class Layout:
             description=d.summary or s.config.site["description"],
             needs_math=bool(parsed and (parsed.display_math or parsed.inline_math)),
             exec_summary=extra.get("summary", ""), skipped=extra.get("skipped", False),
-            missing_vars=extra.get("missing", []))
+            missing_vars=extra.get("missing", []),
+            notebook_url=f"{self.root}{self.notebooks[d.id]}" if d.id in self.notebooks else "")
 
     def series_index(self) -> Page:
         return self._render("series_index.html", "series/index.html", page_kind="series-index",

@@ -21,7 +21,8 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from neuralpath.content.loader import slugify
-from neuralpath.markdown.callouts import callout_rule
+from neuralpath.markdown.callouts import BLOCK_KINDS, RESULT_KINDS, callout_rule
+from neuralpath.markdown.citations import citation_keys, citations_plugin
 
 LABEL_RE = re.compile(r"\\label\{([^{}]+)\}")
 REF_RE = re.compile(r"\\(eqref|ref)\{([^{}\n]+)\}")
@@ -29,10 +30,22 @@ REF_RE = re.compile(r"\\(eqref|ref)\{([^{}\n]+)\}")
 
 @lru_cache(maxsize=65536)
 def label_anchor(label: str) -> str:
-    """The HTML id of `\\label{label}`: `eq:name` -> `eq-name`, any other label -> `eq-` + the label
-    (`fig:x` -> `eq-fig-x`). The one definition: the renderer writes these ids and the resolve stage
-    checks `[text](note:id#anchor)` links against them."""
-    return "eq-" + re.sub(r"[^A-Za-z0-9_-]+", "-", label.split(":", 1)[1] if label.startswith("eq:") else label)
+    """The HTML id of a label (`\\label{...}` in math, `{#...}` on a theorem-like block): a prefixed
+    label keeps its prefix (`eq:name` -> `eq-name`, `thm:ey` -> `thm-ey`, `fig:x` -> `fig-x`), a bare
+    one is taken for an equation (`name` -> `eq-name`). The one definition: the renderer writes these
+    ids and the resolve stage checks `[text](note:id#anchor)` links against them."""
+    prefix, colon, name = label.partition(":")
+    if not colon:
+        prefix, name = "eq", label
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", prefix) + "-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)
+
+
+def block_anchor(kind: str, number: int | None, label: str, serial: int) -> str:
+    """The HTML id of a theorem-like block: its label's anchor, else `<kind>-<number>` (`proof-<n>` for
+    the n-th unnumbered block of its kind)."""
+    if label:
+        return label_anchor(label)
+    return f"{kind}-{number if number is not None else serial}"
 INFO_RE = re.compile(r"^(\S*)\s*(?:\{(.*)\})?\s*$")
 OPT_RE = re.compile(r'([A-Za-z_][\w-]*)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^\s"\']+)))?')
 
@@ -62,21 +75,32 @@ class Parsed:
     display_math: int = 0
     inline_math: int = 0
     warnings: list[tuple[int, str, str]] = field(default_factory=list)  # line, message, rule
+    # theorem-like blocks in order: (kind, number or None, title source, label or "", line, anchor id)
+    blocks: list[tuple[str, int | None, str, str, int, str]] = field(default_factory=list)
+    label_kinds: dict[str, str] = field(default_factory=dict)  # label -> "equation" or a block kind
+    notation: list[tuple[str, str, int]] = field(default_factory=list)  # (symbol, meaning) source, line
+    citations: list[tuple[str, int]] = field(default_factory=list)  # cited bibliography key, line
 
     def to_row(self) -> tuple:
         """Everything but the tokens as plain values (stored with marshal: several times faster to load
         than a pickle of the objects, which counts when a build loads a thousand of them)."""
         return (self.headings, self.labels, self.label_lines, self.links, self.eqrefs, self.images,
                 [(c.index, c.line, c.lang, c.options, c.code) for c in self.code], self.words,
-                self.display_math, self.inline_math, self.warnings)
+                self.display_math, self.inline_math, self.warnings, self.blocks, self.label_kinds,
+                self.notation, self.citations)
 
     @classmethod
     def from_row(cls, row: tuple) -> "Parsed":
         (headings, labels, label_lines, links, eqrefs, images, code, words, display_math, inline_math,
-         warnings) = row
+         warnings, blocks, label_kinds, notation, citations) = row
         return cls(None, [tuple(h) for h in headings], labels, label_lines, [tuple(x) for x in links],
                    [tuple(x) for x in eqrefs], [tuple(x) for x in images], [CodeBlock(*c) for c in code],
-                   words, display_math, inline_math, [tuple(w) for w in warnings])
+                   words, display_math, inline_math, [tuple(w) for w in warnings], [tuple(b) for b in blocks],
+                   label_kinds, [tuple(n) for n in notation], [tuple(c) for c in citations])
+
+    def block_of(self, label: str) -> tuple | None:
+        """The theorem-like block with this label, or None."""
+        return next((b for b in self.blocks if b[3] == label), None)
 
 
 def parse_info(info: str) -> tuple[str, dict]:
@@ -116,14 +140,20 @@ def _line_rule(state) -> None:
                 if child.type == "softbreak":
                     line += 1
                     continue
-                if child.type == "text":
+                if child.type in ("text", "citation"):  # a citation [@a;\n@b] may span lines
                     line += child.content.count("\n")
 
 
 def _figure_rule(state) -> None:
-    """A paragraph holding only an image becomes a figure (its title, if any, the caption)."""
+    """A paragraph holding only an image becomes a figure (its title, if any, the caption), except
+    inside a `[!figure]` block, which is the figure."""
     tokens = state.tokens
+    figures = 0  # depth of [!figure] blocks
     for i in range(len(tokens) - 2):
+        if tokens[i].type in ("blockquote_open", "blockquote_close") and (tokens[i].meta or {}).get("callout") == "figure":
+            figures += 1 if tokens[i].type == "blockquote_open" else -1
+        if figures:
+            continue
         if tokens[i].type == "paragraph_open" and tokens[i + 1].type == "inline" and tokens[i + 2].type == "paragraph_close":
             kids = [c for c in tokens[i + 1].children or [] if not (c.type == "text" and not c.content.strip())]
             if len(kids) == 1 and kids[0].type == "image":
@@ -155,6 +185,7 @@ def create_markdown(allow_html: bool = True) -> MarkdownIt:
     md.use(deflist_plugin)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=lambda s: slugify(s) or "section")
     md.inline.ruler.before("escape", "eqref", _eqref_rule)
+    citations_plugin(md)  # [@key], [@a; @b], @key
     md.core.ruler.push("callouts", callout_rule)
     md.core.ruler.push("lines", _line_rule)
     md.core.ruler.push("figures", _figure_rule)
@@ -171,12 +202,31 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
     off = body_line
     words = 0
     eq = 0
+    counters: dict[str, int] = {}  # numbering sequence -> last number given (see callouts.BLOCK_KINDS)
+    serials: dict[str, int] = {}  # unnumbered kind -> how many so far (for their anchors)
+    last_result = None  # the last numbered theorem-like result: what a proof without {of=...} proves
+    in_notation = False  # inside the section headed "Notation": its table rows are the note's notation
+    in_body = False  # inside a table body
     for i, tok in enumerate(tokens):
         line = off + (tok.map[0] if tok.map else 0)
         if tok.type == "heading_open":
             inline = tokens[i + 1]
             text = "".join(c.content for c in inline.children or [] if c.type in ("text", "code_inline", "math_inline"))
             parsed.headings.append((int(tok.tag[1]), tok.attrGet("id") or "", text, line))
+            in_notation = text.strip().lower() == "notation"
+        elif tok.type == "blockquote_open" and (tok.meta or {}).get("block"):
+            last_result = _number_block(parsed, tok, line, counters, serials, last_result)
+        elif tok.type in ("tbody_open", "tbody_close"):
+            in_body = tok.type == "tbody_open"
+        elif tok.type == "tr_open" and in_notation and in_body:
+            cells = []
+            j = i + 1
+            while j < len(tokens) and tokens[j].type != "tr_close":
+                if tokens[j].type == "inline":
+                    cells.append(tokens[j].content.strip())
+                j += 1
+            if len(cells) >= 2 and cells[0]:
+                parsed.notation.append((cells[0], cells[1], line))
         elif tok.type in ("math_block", "math_block_label", "amsmath"):
             parsed.display_math += 1
             if tok.map and "$$" not in lines[min(tok.map[1], len(lines)) - 1] and tok.markup == "$$":
@@ -194,13 +244,15 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                                                 "duplicate-label"))
                     parsed.labels.setdefault(lab, eq)
                     parsed.label_lines.setdefault(lab, line)
+                    parsed.label_kinds.setdefault(lab, "equation")
                 tok.meta = dict(tok.meta or {}, number=eq, labels=labels)
             parsed.eqrefs += [(m.group(2), line) for m in REF_RE.finditer(tok.content)]
         elif tok.type == "html_block" and "<!--" in tok.content and "-->" not in tok.content.split("<!--")[-1]:
             parsed.warnings.append((line, "HTML comment opened here is never closed: the rest of the note is "
                                     "hidden", "unclosed-comment"))
         elif tok.type == "fence":
-            last = lines[tok.map[1] - 1].strip() if tok.map and tok.map[1] - 1 < len(lines) else ""
+            # the closing fence's line, less the markers of blockquotes and lists it sits in
+            last = (lines[tok.map[1] - 1].lstrip(" \t>") if tok.map and tok.map[1] - 1 < len(lines) else "").strip()
             if tok.map and (tok.map[1] - tok.map[0] < 2 or not last.startswith(tok.markup)):
                 parsed.warnings.append((line, f"code fence {tok.markup} opened here is never closed; the rest "
                                         "of the note is shown as code", "unclosed-fence"))
@@ -224,11 +276,49 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                     parsed.images.append((child.attrGet("src") or "", child.content, cline))
                 elif child.type == "eqref":
                     parsed.eqrefs.append((child.meta["label"], cline))
+                elif child.type == "citation":
+                    parsed.citations += [(key, cline) for key in citation_keys(child)]
                 elif child.type.startswith("math_inline"):
                     parsed.inline_math += 1
                     parsed.eqrefs += [(m.group(2), cline) for m in REF_RE.finditer(child.content)]
     parsed.words = words
     return parsed
+
+
+def _number_block(parsed: Parsed, tok, line: int, counters: dict, serials: dict, last_result):
+    """Give a theorem-like block its number and anchor; record its label. Returns what a later proof
+    without {of=...} proves."""
+    meta = tok.meta
+    kind = meta["callout"]
+    name, sequence = BLOCK_KINDS[kind]
+    number = None
+    if sequence is not None:
+        number = counters[sequence] = counters.get(sequence, 0) + 1
+    serials[kind] = serials.get(kind, 0) + 1
+    label = meta.get("label", "")
+    anchor = block_anchor(kind, number, label, serials[kind])
+    meta.update(number=number, anchor=anchor)
+    if meta.get("attr_error"):
+        parsed.warnings.append((line, meta["attr_error"], "block-attributes"))
+    if label:
+        if label in parsed.labels:
+            parsed.warnings.append((line, f"label '{label}' is already used at line {parsed.label_lines[label]}; "
+                                    "give each block and equation its own label", "duplicate-label"))
+        else:
+            parsed.labels[label] = number if number is not None else 0
+            parsed.label_lines[label] = line
+            parsed.label_kinds[label] = kind
+    if kind == "proof":
+        target = meta.get("of")
+        if target:
+            parsed.eqrefs.append((target, line))  # checked and resolved like any reference
+            meta["proves"] = target
+        elif last_result is not None:
+            meta["proves_local"] = last_result  # (name, number, title, anchor) of the result above
+    parsed.blocks.append((kind, number, meta.get("title", ""), label, line, anchor))
+    if kind in RESULT_KINDS:
+        return (name, number, meta.get("title", ""), anchor)
+    return last_result
 
 
 # Token trees cross process boundaries as nested tuples in `marshal` form: a parse worker freezes what it

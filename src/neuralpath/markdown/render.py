@@ -14,7 +14,8 @@ from typing import Callable
 from markdown_it import MarkdownIt
 
 from neuralpath.errors import Report
-from neuralpath.markdown.callouts import CALLOUT_TYPES
+from neuralpath.markdown.callouts import BLOCK_KINDS, CALLOUT_TYPES
+from neuralpath.markdown.citations import render_citation
 from neuralpath.markdown.highlight import highlight
 from neuralpath.markdown.katex import Katex
 from neuralpath.markdown.parser import LABEL_RE, REF_RE, label_anchor
@@ -43,6 +44,7 @@ class RenderContext:
     asset_url: Callable[[str, int], str | None] = lambda src, line: src
     allow_raw_html: bool = False
     source_lines: list[str] | None = None
+    cite: Callable[[str], object | None] = lambda key: None  # citation key -> bibliography.Cite or None
     math_html: list[str] = field(default_factory=list)  # KaTeX results, placed into the HTML at the end
     search_text: str = ""  # after rendering: the HTML for the search index (`search_text.record_html`), without math
 
@@ -124,22 +126,33 @@ def math_requests(tokens, ctx: RenderContext | None):
                         yield katex_source(child, ctx), MATH_TYPES[child.type]
 
 
+def _ref_words(ref, paren: bool) -> str:
+    """What a reference reads as: '(3)' or '3' for an equation, 'Theorem 3' for a block or figure."""
+    if ref.kind == "equation":
+        return f"({ref.number})" if paren else f"{ref.number}"
+    name = BLOCK_KINDS[ref.kind][0] if ref.kind in BLOCK_KINDS else ref.kind.title()
+    return f"{name} {ref.number}" if ref.number else name
+
+
 def _ref_text(ctx: RenderContext, label: str, paren: bool) -> str:
     found = ctx.resolve_label(label)
-    n = found[1] if found else "?"
-    return f"\\text{{({n})}}" if paren else f"\\text{{{n}}}"
+    return f"\\text{{{_ref_words(found, paren) if found else '(?)' if paren else '?'}}}"
 
 
 def _eqref_html(ctx: RenderContext, label: str, paren: bool, line_rel: int) -> str:
     found = ctx.resolve_label(label)
     if not found:
         return f'<span class="xref-missing">{escape(label)}</span>'  # reported by the resolve stage
-    url, number, title = found
-    text = f"({number})" if paren else f"{number}"
-    if title:
-        return (f'<a class="eqref" href="{escape(url)}" data-preview-title="{escape(title)}, equation {number}">'
-                f'{escape(title)}, eq.&nbsp;{text}</a>')
-    return f'<a class="eqref" href="{escape(url)}" data-preview-eq="{escape(url[1:])}">{text}</a>'
+    words = _ref_words(found, paren)
+    cls = "eqref" if found.kind == "equation" else "blockref"
+    if found.note_title:  # another note: a preview fetched from its page, its title until then
+        text = (f"{escape(found.note_title)}, eq.&nbsp;{words}" if found.kind == "equation"
+                else f"{escape(found.note_title)}, {escape(words).replace(' ', '&nbsp;')}")
+        return (f'<a class="{cls}" href="{escape(found.url)}" data-preview-ref="{escape(found.url)}" '
+                f'data-preview-title="{escape(found.note_title)}, '
+                f'{"equation " if found.kind == "equation" else ""}{escape(words)}">{text}</a>')
+    return (f'<a class="{cls}" href="{escape(found.url)}" data-preview-eq="{escape(found.url[1:])}">'
+            f'{escape(words).replace(" ", "&nbsp;")}</a>')
 
 
 def _eqref_token(self, tokens, idx, options, env) -> str:
@@ -219,10 +232,13 @@ def _blockquote_open(self, tokens, idx, options, env) -> str:
     if not kind:
         return "<blockquote>\n"
     ctx = _ctx(env)
+    if meta.get("block"):
+        return _block_open(self, meta, env, ctx)
     if not meta.get("known"):
         line = ctx.body_line + (tok.map[0] if tok.map else 0)
         ctx.report.warning(ctx.path, line, f"unknown callout type '[!{kind}]'; use one of "
-                           f"{', '.join(CALLOUT_TYPES)}", rule="callout")
+                           f"{', '.join(CALLOUT_TYPES)}, or a theorem-like block: {', '.join(BLOCK_KINDS)}",
+                           rule="callout")
         kind = "note"
     label = CALLOUT_TYPES[kind]
     title = meta.get("title") or ""
@@ -239,10 +255,58 @@ def _blockquote_open(self, tokens, idx, options, env) -> str:
             f'<div class="callout-body">\n')
 
 
+def _block_open(self, meta: dict, env, ctx: RenderContext) -> str:
+    """A theorem-like block: a region named by its kind, number and title ("Theorem 3 (Eckart–Young)").
+    A figure's caption comes at its end (`_block_close`); a solution is a disclosure opened on demand."""
+    kind, number, anchor = meta["callout"], meta.get("number"), meta["anchor"]
+    name = BLOCK_KINDS[kind][0]
+    title = meta.get("title") or ""
+    if kind == "figure":
+        return f'<figure class="np-figure" id="{escape(anchor)}">\n'
+    if kind == "solution":
+        open_attr = " open" if meta.get("fold") == "+" else ""
+        return (f'<details class="solution"{open_attr}><summary>Solution'
+                + (f": {self.md_inline(title, env)}" if title else "") + '</summary><div class="solution-body">\n')
+    if kind == "proof":
+        of = ""
+        if meta.get("proves"):
+            found = ctx.resolve_label(meta["proves"])
+            if found is not None:
+                of = (f' of <a class="blockref" href="{escape(found.url)}" data-preview-eq="{escape(found.url[1:])}">'
+                      f'{escape(_ref_words(found, False)).replace(" ", "&nbsp;")}</a>' if not found.note_title else
+                      f' of <a class="blockref" href="{escape(found.url)}" data-preview-ref="{escape(found.url)}" '
+                      f'data-preview-title="{escape(found.note_title)}">{escape(_ref_words(found, False)).replace(" ", "&nbsp;")} of '
+                      f'{escape(found.note_title)}</a>')
+        elif meta.get("proves_local"):
+            p_name, p_number, _, p_anchor = meta["proves_local"]
+            of = f' of <a class="blockref" href="#{escape(p_anchor)}">{escape(p_name)}&nbsp;{p_number}</a>'
+        head = f'<span class="thm-name">Proof{of}</span>' + (f' <span class="thm-title">({self.md_inline(title, env)})</span>'
+                                                             if title else "")
+    else:
+        head = (f'<span class="thm-name">{name}' + (f"&nbsp;{number}" if number else "") + "</span>"
+                + (f' <span class="thm-title">({self.md_inline(title, env)})</span>' if title else ""))
+    return (f'<section class="thm thm-{kind}" id="{escape(anchor)}" aria-labelledby="{escape(anchor)}-h">'
+            f'<p class="thm-head" id="{escape(anchor)}-h">{head}<span class="thm-dot">.</span></p>'
+            f'<div class="thm-body">\n')
+
+
 def _blockquote_close(self, tokens, idx, options, env) -> str:
     meta = tokens[idx].meta or {}
     if not meta.get("callout"):
         return "</blockquote>\n"
+    if meta.get("block"):
+        opener = tokens[meta["opener"]].meta
+        kind = opener["callout"]
+        if kind == "figure":
+            title = opener.get("title") or ""
+            caption = (f'<span class="fig-name">Figure&nbsp;{opener["number"]}.</span>'
+                       + (f" {self.md_inline(title, env)}" if title else ""))
+            return f"<figcaption>{caption}</figcaption></figure>\n"
+        if kind == "solution":
+            return "</div></details>\n"
+        if kind == "proof":
+            return '<p class="qed"><span role="img" aria-label="end of proof">∎</span></p></div></section>\n'
+        return "</div></section>\n"
     return "</div></details>\n" if meta.get("fold") else "</div></div>\n"
 
 
@@ -269,6 +333,7 @@ def install_rules(md: MarkdownIt) -> MarkdownIt:
     r("math_block_label", lambda self, t, i, o, e: _math(self, t, i, o, e, True))
     r("math_inline_double", lambda self, t, i, o, e: _math(self, t, i, o, e, True))
     r("eqref", _eqref_token)
+    r("citation", render_citation)
     r("link_open", _link_open)
     r("image", _image)
     r("heading_close", _heading_close)

@@ -190,20 +190,36 @@
     });
     block.insertBefore(b, pre);
   });
-  var tip = null, owner = null;
+  var tip = null, owner = null, pages = {};
+  // A reference to a block or equation of another note previews it from that note's page: fetched once
+  // (same origin), parsed, and the element with the anchor's id shown; its title until it arrives.
+  function fetched(ref, a) {
+    var parts = ref.split("#"), url = parts[0], id = parts[1];
+    var page = pages[url];
+    if (page === undefined) {
+      pages[url] = null;
+      fetch(url).then(function (r) { return r.ok ? r.text() : ""; }).then(function (html) {
+        pages[url] = new DOMParser().parseFromString(html, "text/html");
+        if (owner === a) show(a);
+      }).catch(function () { pages[url] = false; });
+      return null;
+    }
+    return page ? page.getElementById(id) : null;
+  }
   function hide() { if (tip) { tip.remove(); tip = null; } if (owner) { owner.removeAttribute("aria-describedby"); owner = null; } }
   function show(a) {
     hide();
     var t = document.createElement("div");
     t.className = "preview"; t.id = "np-preview"; t.setAttribute("role", "tooltip");
-    var eq = a.getAttribute("data-preview-eq");
-    if (eq) {
-      var src = document.getElementById(eq);
-      if (!src) return;
+    var eq = a.getAttribute("data-preview-eq"), ref = a.getAttribute("data-preview-ref");
+    var src = eq ? document.getElementById(eq) : ref ? fetched(ref, a) : null;
+    if (eq && !src) return;
+    if (src) {
       var clone = src.cloneNode(true);
       clone.removeAttribute("id");
+      clone.removeAttribute("aria-labelledby");
       clone.querySelectorAll("[id]").forEach(function (n) { n.removeAttribute("id"); });
-      clone.querySelectorAll(".eq-link").forEach(function (n) { n.remove(); });
+      clone.querySelectorAll(".eq-link, details.solution").forEach(function (n) { n.remove(); });
       t.appendChild(clone);
     } else {
       var h = document.createElement("strong"); h.textContent = a.getAttribute("data-preview-title"); t.appendChild(h);
@@ -217,7 +233,7 @@
     a.setAttribute("aria-describedby", "np-preview");
     tip = t; owner = a;
   }
-  document.querySelectorAll("a[data-preview-title], a[data-preview-eq]").forEach(function (a) {
+  document.querySelectorAll("a[data-preview-title], a[data-preview-eq], a[data-preview-ref]").forEach(function (a) {
     a.addEventListener("mouseenter", function () { show(a); });
     a.addEventListener("focus", function () { show(a); });
     a.addEventListener("mouseleave", hide);

@@ -1,0 +1,190 @@
+"""Mathematical structure: theorem-like blocks, proofs, exercises, numbered figures, cross-references
+within and across notes, and the site's Results and Notation pages, as a reader sees them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import MODULE, note, running
+from neuralpath.build import BuildOptions, build
+from neuralpath.server import create_app
+
+SVD = r"""
+Opening text.
+
+> [!definition] Singular value decomposition {#def:svd}
+> Every $A \in \R^{m\times n}$ is $A = U\Sigma V^\top$.
+
+> [!assumption] {#asm:full-rank}
+> $A$ has full column rank.
+
+> [!theorem] Eckart–Young {#thm:ey}
+> The truncation $A_k$ is a best rank-$k$ approximation.
+
+> [!lemma] {#lem:weyl}
+> Singular values are 1-Lipschitz.
+
+> [!proof]
+> By \ref{def:svd} and \ref{asm:full-rank}.
+
+> [!proof] {of=thm:ey}
+> Use \ref{lem:weyl}.
+
+> [!figure] A square. {#fig:square}
+> ![A black square](square.svg)
+
+> [!exercise] {#exr:one}
+> Show \eqref{eq:energy}.
+>
+> > [!solution]
+> > Expand the square.
+
+$$
+\|A\|_F^2 = \sum_i \sigma_i^2 \label{eq:energy}
+$$
+
+See \ref{thm:ey}, \ref{fig:square} and \eqref{eq:energy}.
+
+## Notation
+
+| symbol | meaning |
+|---|---|
+| $\sigma_i$ | the $i$-th singular value of $A$ |
+"""
+
+USES = r"""
+By \ref{svd:thm:ey}, and as \ref{svd:def:svd} says.
+
+> [!corollary] Low rank {#cor:low}
+> Follows from \ref{svd:thm:ey}.
+
+## Notation
+
+| symbol | meaning |
+|---|---|
+| $\sigma_i$ | the elementwise activation of layer $i$ |
+"""
+
+
+@pytest.fixture
+def built(site):
+    root = site({
+        f"{MODULE}/01-svd.md": note("SVD", SVD),
+        f"{MODULE}/square.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>',
+        f"{MODULE}/02-uses.md": note("Uses", USES),
+    })
+    result = build(root, BuildOptions(search=False))
+    return root, result
+
+
+def page(root, rel):
+    return (root / "public" / rel).read_text()
+
+
+def test_blocks_are_numbered_regions_named_by_kind_number_and_title(built):
+    root, _ = built
+    html = page(root, "notes/svd/index.html")
+    # definitions, assumptions and results each have their own sequence; theorem and lemma share one
+    for anchor, name in [("def-svd", "Definition&nbsp;1"), ("asm-full-rank", "Assumption&nbsp;1"),
+                         ("thm-ey", "Theorem&nbsp;1"), ("lem-weyl", "Lemma&nbsp;2"), ("exr-one", "Exercise&nbsp;1")]:
+        m = re.search(rf'<section class="thm [^"]*" id="{anchor}" aria-labelledby="{anchor}-h">'
+                      rf'<p class="thm-head" id="{anchor}-h"><span class="thm-name">{name}</span>', html)
+        assert m, anchor
+    assert '<span class="thm-title">(Eckart–Young)</span>' in html
+
+
+def test_proofs_say_what_they_prove_and_end_with_a_tombstone(built):
+    root, _ = built
+    html = page(root, "notes/svd/index.html")
+    # the first proof proves the nearest result above it (Lemma 2), the second the theorem it names
+    assert 'Proof of <a class="blockref" href="#lem-weyl">Lemma&nbsp;2</a>' in html
+    assert re.search(r'Proof of <a class="blockref" href="#thm-ey"[^>]*>Theorem&nbsp;1</a>', html)
+    assert html.count('aria-label="end of proof">∎') == 2
+
+
+def test_exercise_solution_is_opened_on_demand(built):
+    root, _ = built
+    html = page(root, "notes/svd/index.html")
+    assert re.search(r'<details class="solution"><summary>Solution</summary>.*Expand the square', html, re.S)
+
+
+def test_a_figure_is_numbered_and_captioned(built):
+    root, _ = built
+    html = page(root, "notes/svd/index.html")
+    assert re.search(r'<figure class="np-figure" id="fig-square">.*<img src="[^"]*square\.svg" alt="A black square"'
+                     r'.*<figcaption><span class="fig-name">Figure&nbsp;1\.</span> A square\.</figcaption></figure>',
+                     html, re.S)
+
+
+def test_references_render_name_number_and_link_within_and_across_notes(built):
+    root, _ = built
+    svd = page(root, "notes/svd/index.html")
+    assert '<a class="blockref" href="#thm-ey" data-preview-eq="thm-ey">Theorem&nbsp;1</a>' in svd
+    assert '<a class="blockref" href="#fig-square" data-preview-eq="fig-square">Figure&nbsp;1</a>' in svd
+    assert '<a class="eqref" href="#eq-energy" data-preview-eq="eq-energy">(1)</a>' in svd
+    uses = page(root, "notes/uses/index.html")
+    assert re.search(r'<a class="blockref" href="/notes/svd/#thm-ey" data-preview-ref="/notes/svd/#thm-ey" '
+                     r'[^>]*>SVD, Theorem&nbsp;1</a>', uses)
+    assert "SVD, Definition&nbsp;1" in uses
+
+
+def test_results_and_notation_pages(built):
+    root, result = built
+    results = page(root, "results/index.html")
+    assert re.search(r'href="/notes/svd/#def-svd"[^>]*>Definition 1 \(Singular value decomposition\)</a>', results)
+    assert re.search(r'href="/notes/svd/#thm-ey"[^>]*>Theorem 1 \(Eckart–Young\)</a>', results)
+    assert re.search(r'href="/notes/uses/#cor-low"[^>]*>Corollary 1 \(Low rank\)</a>', results)
+    assert "Lemma 2" not in results  # untitled results are not listed; definitions always are
+    notation = page(root, "notation/index.html")
+    assert notation.count("<dt>") == 1  # one symbol, two meanings
+    assert "the <span" in notation and "-th singular value" in notation and "elementwise activation" in notation
+    assert '<a href="/results/">Results</a>' in page(root, "index.html")
+    clash = [f for f in result.report.findings if f.rule == "notation-clash"]
+    assert {f.path.rsplit("/", 1)[-1] for f in clash} == {"01-svd.md", "02-uses.md"}
+
+
+def test_a_row_that_links_to_the_other_note_says_the_clash_is_on_purpose(site):
+    root = site({
+        f"{MODULE}/01-svd.md": note("SVD", SVD),
+        f"{MODULE}/square.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>',
+        f"{MODULE}/02-uses.md": note("Uses", USES.replace("layer $i$", "layer $i$ (not [the singular value]"
+                                                          "(note:svd#notation))")),
+    })
+    result = build(root, BuildOptions(search=False))
+    assert not [f for f in result.report.findings if f.rule == "notation-clash"]
+
+
+@pytest.mark.parametrize("ref, nearest", [("thm:eyy", "thm:ey"), ("svd:thm:ye", "svd:thm:ey"),
+                                          ("nobody:thm:ey", "no note has the id 'nobody'")])
+def test_an_unknown_label_fails_with_its_line_and_the_nearest_labels(site, cli, ref, nearest):
+    root = site({
+        f"{MODULE}/01-svd.md": note("SVD", SVD.replace("See \\ref{thm:ey}", f"See \\ref{{{ref}}}")),
+        f"{MODULE}/square.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>',
+    })
+    code, _, err = cli("build", root, "--no-search", "-q")
+    assert code == 1
+    line = 4 + SVD.lstrip("\n").split("\n").index(next(l for l in SVD.lstrip("\n").split("\n") if l.startswith("See "))) + 1
+    assert f"01-svd.md:{line}:" in err and f"unknown label '{ref}'" in err and nearest in err
+
+
+def test_references_preview_their_target_in_chromium(built, browser_context):
+    root, _ = built
+    with running(create_app(root / "public")) as port:
+        pg = browser_context.new_page()
+        pg.goto(f"http://127.0.0.1:{port}/notes/uses/")
+        link = pg.locator("a.blockref", has_text="SVD, Theorem")
+        link.first.focus()
+        tip = pg.locator("#np-preview")
+        tip.wait_for()
+        # the theorem's statement, fetched from its own page, once it has arrived
+        pg.wait_for_function("document.getElementById('np-preview') && "
+                             "document.getElementById('np-preview').textContent.includes('best rank')")
+        assert "Eckart–Young" in tip.text_content()
+        pg.goto(f"http://127.0.0.1:{port}/notes/svd/")
+        pg.locator("a.blockref", has_text="Figure").first.hover()
+        assert pg.locator("#np-preview img[alt='A black square']").count() == 1
+        pg.locator("a.eqref").first.focus()
+        assert "σ" in pg.locator("#np-preview").text_content() or "sigma" in pg.locator("#np-preview").inner_html()
+        pg.close()
