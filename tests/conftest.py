@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import tempfile
 import textwrap
 import threading
 import time
@@ -71,29 +70,34 @@ def site(tmp_path):
     return make
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def running(app):
-    """Run an ASGI app with uvicorn on a free loopback port in a thread; yields the port."""
+    """Run an ASGI app with uvicorn on a free loopback port in a thread; yields the port. A DevServer is run
+    as `neuralpath serve` runs it (its uvicorn server ends the event streams when it stops). On leaving,
+    the server is stopped and its thread must end: no server thread outlives its test."""
     import uvicorn
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, daemon=True)
+
+    from neuralpath.serve import DevServer
+    sock = socket.socket()  # bound here and handed to uvicorn: no other process can take the port meanwhile
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    if isinstance(app, DevServer):
+        uv = app.uvicorn_server("127.0.0.1", port, lifespan="on")
+    else:
+        uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn:{port}")
     thread.start()
     deadline = time.time() + 10
-    while not uv.started and time.time() < deadline:
-        time.sleep(0.05)
+    while not uv.started and thread.is_alive() and time.time() < deadline:
+        time.sleep(0.01)
     assert uv.started, "server did not start"
     try:
         yield port
     finally:
         uv.should_exit = True
-        thread.join(timeout=5)
+        thread.join(timeout=10)
+        sock.close()
+    assert not thread.is_alive(), "the server thread did not end within 10 s of being stopped"
 
 
 CHROMIUM = "/usr/bin/chromium"
