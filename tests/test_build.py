@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-from pathlib import Path
 
 from conftest import MODULE, note, write_site
 
