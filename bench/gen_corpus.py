@@ -32,6 +32,7 @@ measures the engine rather than user code.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -422,8 +423,11 @@ def _note_body(note: Note, n_notes: int, seed: int) -> list:
                 cell = mg.inline()
                 while "|" in cell:  # a pipe would split the table cell
                     cell = mg.inline()
+                r.choice(ADJ), r.choice(NOUN)  # drawn as before, so the rest of the corpus stays the same
+                # one symbol, one meaning across the corpus, as a site's notation tables should have it
+                h = int(hashlib.blake2b(cell.encode(), digest_size=4).hexdigest(), 16)
                 rows.append([[("m", cell)],
-                             [("t", f"the {r.choice(ADJ)} {r.choice(NOUN)}")],
+                             [("t", f"the {ADJ[h % len(ADJ)]} {NOUN[h // len(ADJ) % len(NOUN)]}")],
                              [("t", f"{r.randint(2, 512)}")]])
             blocks.append(("table", header, rows))
         if head == "Implementation":

@@ -3,8 +3,8 @@ theorem-like result, by part and module) and Notation (every row of every note's
 symbol). Each is written as a Markdown body and goes through the same parse, resolve and render path as
 any note, so its math is rendered by KaTeX and each of its links is checked like an author's.
 
-Also the notation check: two notes that give one symbol different meanings, with neither notation
-table saying so (a row says so by linking to the other note, `[..](note:id)`), get a warning at both rows.
+Also the notation check: a note that gives a symbol another meaning than the first note to define it,
+with neither row saying so (a row says so by linking to the other note, `[..](note:id)`), gets a warning.
 """
 
 from __future__ import annotations
@@ -78,41 +78,46 @@ def _results(content, parsed: dict) -> str:
 
 
 def _notation(notes, parsed: dict) -> str:
-    by_symbol: dict[str, list] = {}
+    """One entry per symbol; under it one line per meaning, with every note that gives it that meaning."""
+    meanings: dict[str, dict[str, list]] = {}  # symbol key -> meaning -> notes
     shown: dict[str, str] = {}
     for note in notes:
         for symbol, meaning, _line in parsed[note.id].notation:
             key = _symbol_key(symbol)
-            by_symbol.setdefault(key, []).append((meaning, note))
             shown.setdefault(key, symbol)
+            users = meanings.setdefault(key, {}).setdefault(meaning, [])
+            if note not in users:
+                users.append(note)
     lines = []
-    for key in sorted(by_symbol, key=lambda k: _sort_key(shown[k])):
+    for key in sorted(meanings, key=lambda k: _sort_key(shown[k])):
         lines.append(shown[key])
-        for meaning, note in by_symbol[key]:
-            lines.append(f": {meaning} ([{_link_text(note.title)}](note:{note.id}#notation))")
+        for meaning, users in meanings[key].items():
+            where = ", ".join(f"[{_link_text(n.title)}](note:{n.id}#notation)" for n in users)
+            lines.append(f": {meaning} ({where})")
         lines.append("")
     return "\n".join(lines)
 
 
 def check_notation(content, parsed: dict, report: Report) -> None:
-    """Warn where two notes give one symbol different meanings and neither row links to the other note."""
-    rows: dict[str, list] = {}
+    """Warn where a note gives a symbol a meaning that shares few words with the meaning the first note
+    (in curriculum order) gave it, unless either row links to the other note. One comparison per row,
+    so a site of any size is checked in linear time; the warning, at the later row, names both places."""
+    first: dict[str, tuple] = {}
     for module in content.modules:
         for note in module.notes:
             p = parsed.get(note.id)
             for symbol, meaning, line in (p.notation if p else []):
-                rows.setdefault(_symbol_key(symbol), []).append((note, meaning, line, symbol))
-    for group in rows.values():
-        for i, (a, ma, la, symbol) in enumerate(group):
-            for b, mb, lb, _ in group[i + 1:]:
-                if a.id == b.id or f"note:{b.id}" in ma or f"note:{a.id}" in mb:
+                key = _symbol_key(symbol)
+                if key not in first:
+                    first[key] = (note, meaning, line, _words(meaning))
                     continue
-                wa, wb = _words(ma), _words(mb)
+                a, ma, la, wa = first[key]
+                if a.id == note.id or f"note:{note.id}" in ma or f"note:{a.id}" in meaning:
+                    continue
+                wb = _words(meaning)
                 if not wa or not wb or len(wa & wb) / len(wa | wb) >= 0.25:
                     continue
-                for note, line, other, other_line, meaning in ((a, la, b, lb, mb), (b, lb, a, la, ma)):
-                    report.warning(note.source.path, line,
-                                   f"{symbol} also means '{meaning}' in {report.relative(other.source.path)}:"
-                                   f"{other_line}; if the meanings differ on purpose, say so in one row with a "
-                                   f"link to the other note, e.g. ([unlike here](note:{other.id}#notation))",
-                                   rule="notation-clash")
+                report.warning(note.source.path, line,
+                               f"{symbol} means '{meaning}' here but '{ma}' in {report.relative(a.source.path)}:{la}; "
+                               f"if the meanings differ on purpose, say so in this row with a link to the other "
+                               f"note, e.g. ([unlike here](note:{a.id}#notation))", rule="notation-clash")
