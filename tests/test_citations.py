@@ -365,3 +365,12 @@ def test_plain_folder_reads_references_bib_beside_the_notes(tmp_path):
     text = (root / "public" / "notes" / "svd" / "index.html").read_text()
     assert "(Eckart and Young, 1936)" in visible(prose(text))
     assert (root / "public" / "bibliography" / "index.html").is_file()
+
+
+def test_a_narrative_citation_takes_a_locator_in_brackets(site):
+    root = site({"references.bib": "@book{horn2013matrix, author = {Horn, Roger A. and Johnson, Charles R.},\n"
+                                   "  title = {Matrix Analysis}, publisher = {CUP}, year = {2013}}\n",
+                 f"{MODULE}/01-a.md": note("A", "As @horn2013matrix [Chapter 7] show, and [see](note:a).\n")})
+    build(root, BuildOptions(search=False))
+    html = (root / "public/notes/a/index.html").read_text()
+    assert "Horn and Johnson (2013, Chapter 7)</a> show" in html and "[Chapter 7]" not in html

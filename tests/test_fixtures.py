@@ -79,8 +79,6 @@ XFAIL: dict[str, str] = {
     "errors/bad-tex-on-the-first-line-of-display-math": "reported at 5:3 (the '$$' line) instead of 6:1: " + _TEX_OFFSET,
     "errors/bad-tex-after-a-label": "column 5 (inside \\label) instead of 18; the message also shows the injected "
                                     "\\tag{1} and a line break: " + _TEX_OFFSET,
-    "links/relative-file-link": "a relative link to a Markdown file ships as href=\"01-other.md\" (a dead link from "
-                                "/notes/fixture/) without any finding; expected block proposes an error",
 }
 
 HELPERS = {

@@ -135,7 +135,8 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     ex = executed.stats
     if any(ex.values()):
         _say(opts, f"code: {ex['executed']} notes executed, {ex['cached']} from cache, "
-                   f"{ex['skipped']} skipped for missing environment variables")
+                   f"{ex['skipped']} skipped for missing environment variables"
+                   + (f", {ex['not_run']} blocks not run (--no-execute, code changed)" if ex["not_run"] else ""))
     katex = Katex(config.macros)
     katex.cache = cache.math
     rendered = render_bodies(site, md, katex, executed, parsed, cache, report, opts.jobs, opts.progress, bib=bib)

@@ -63,9 +63,19 @@ def cmd_serve(args) -> int:
 
 def cmd_new(args) -> int:
     from neuralpath.scaffold import new_file
+    if args.kind == "site":
+        from neuralpath.scaffold import new_site
+        folder = new_site(Path(args.site) if args.site != "." else Path(slugify_title(args.title)), args.title)
+        print(f"created {folder}; build it with: neuralpath build {folder}")
+        return 0
     path = new_file(Path(args.site), args.kind, args.title, module=args.module)
     print(f"created {path}")
     return 0
+
+
+def slugify_title(title: str) -> str:
+    from neuralpath.content.loader import slugify
+    return slugify(title) or "site"
 
 
 def _progress():
@@ -121,10 +131,11 @@ def parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("new", help="create a new note or article with valid front matter",
                        description="Scaffold a note or article. Never overwrites an existing file.")
-    n.add_argument("kind", choices=("note", "article"))
+    n.add_argument("kind", choices=("note", "article", "site"))
     n.add_argument("title", help="title of the new note or article")
     n.add_argument("--module", help="module folder for a note (e.g. 03-linear-algebra); default: the last module")
-    n.add_argument("--site", default=".", help="site folder (default: current folder)")
+    n.add_argument("--site", default=".", help="site folder (default: current folder; for `new site`, a new "
+                   "folder named after the title)")
     n.set_defaults(func=cmd_new)
     return p
 

@@ -47,6 +47,20 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple, object]]] = {
 }
 
 
+# Macros every site has (docs/authoring.md lists them); `neuralpath new site` writes them into the new
+# site's neuralpath.toml, where the author sees them and can change them.
+DEFAULT_MACROS = {
+    "\\R": "\\mathbb{R}", "\\N": "\\mathbb{N}", "\\Z": "\\mathbb{Z}", "\\C": "\\mathbb{C}",
+    "\\E": "\\mathbb{E}", "\\P": "\\mathbb{P}", "\\1": "\\mathbf{1}",
+    "\\Var": "\\operatorname{Var}", "\\Cov": "\\operatorname{Cov}", "\\KL": "D_{\\mathrm{KL}}", "\\T": "^{\\top}",
+    "\\norm": "\\left\\lVert #1 \\right\\rVert", "\\abs": "\\left\\lvert #1 \\right\\rvert",
+    "\\inner": "\\left\\langle #1, #2 \\right\\rangle", "\\tr": "\\operatorname{tr}",
+    "\\diag": "\\operatorname{diag}", "\\rank": "\\operatorname{rank}",
+    "\\argmin": "\\operatorname*{arg\\,min}", "\\argmax": "\\operatorname*{arg\\,max}",
+    "\\softmax": "\\operatorname{softmax}", "\\dd": "\\mathrm{d}",
+}
+
+
 @dataclass
 class Config:
     root: Path
@@ -118,7 +132,8 @@ def load_config(root: Path, report: Report) -> Config:
         if section not in SCHEMA:
             report.warning(path, _line_of(path, section),
                            f"unknown section [{section}]{_suggest(section, SCHEMA)}", rule="config")
-    macros = {str(k): str(v) for k, v in values["math"]["macros"].items()}
+    # the documented site macros, which the site's [math.macros] extend or override
+    macros = {**DEFAULT_MACROS, **{str(k): str(v) for k, v in values["math"]["macros"].items()}}
     bib = values["bibliography"]
     if not bib["file"].strip() or "\0" in bib["file"]:
         report.error(path, _line_of(path, "file"), "[bibliography] file must name a BibTeX file, e.g. "

@@ -11,13 +11,14 @@ import datetime as dt
 import difflib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 from neuralpath.config import Config
 from neuralpath.content.loader import Content
 from neuralpath.content.model import Doc, Intro, Module, Part, Series
 from neuralpath.errors import Report
-from neuralpath.markdown.parser import Parsed, label_anchor
+from neuralpath.markdown.parser import Parsed, anchor_ids, label_anchor
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,14 @@ class Site:
             return None, None
         i = written.index(doc)
         return (written[i - 1] if i > 0 else None, written[i + 1] if i + 1 < len(written) else None)
+
+    def doc_at(self, path) -> str | None:
+        """The id of the document whose source file is `path` (relative links to notes' files)."""
+        by_path = self.__dict__.get("_by_path")
+        if by_path is None:
+            by_path = {str(d.source.path.resolve()): d.id for d in self.docs.values()}
+            object.__setattr__(self, "_by_path", by_path)
+        return by_path.get(str(Path(path).resolve()))
 
     def resolve_label(self, body_id: str, label: str) -> Ref | None:
         """A label of this body ('eq:x', 'thm:y') or of another note ('note-id:eq:x') -> what a reference
@@ -261,6 +270,21 @@ def _check_references(site: Site, report: Report) -> None:
             continue
         path = doc.source.path if doc is not None else intro.source.path
         for target, anchor, line in p.links:
+            if target == "#":  # an anchor of this body
+                ids = anchor_ids(p) | {"references", "further-reading"} | {f"ref-{k}" for k, _ in p.citations}
+                if anchor not in ids:
+                    report.error(path, line, f"link to '#{anchor}' but this page has no heading or label with "
+                                 f"that id{_hint(anchor, ids, 0.4)}", rule="broken-anchor")
+                continue
+            shown = target
+            if target.startswith("file:"):
+                shown = target[5:]
+                target = site.doc_at(path.parent / shown) or ""
+                if not target:
+                    report.error(path, line, f"link to '{shown}' but no note, article or page is that file "
+                                 f"(looked for {report.relative((path.parent / shown).resolve())})",
+                                 rule="broken-link")
+                    continue
             other = site.docs.get(target)
             if other is None:
                 report.error(path, line, f"link to '{target}' but no note, article or page has that id"
@@ -271,10 +295,9 @@ def _check_references(site: Site, report: Report) -> None:
                 if doc_id not in backs:
                     backs.append(doc_id)
             if anchor and other.has_page and target in site.parsed:
-                ids = {h[1] for h in site.parsed[target].headings} | {
-                    label_anchor(l) for l in site.parsed[target].labels}
+                ids = anchor_ids(site.parsed[target])
                 if anchor not in ids:
-                    report.error(path, line, f"link to '{target}#{anchor}' but '{target}' has no heading or label "
+                    report.error(path, line, f"link to '{shown}#{anchor}' but '{target}' has no heading or label "
                                  f"with id '{anchor}'{_hint(anchor, ids, 0.4)}", rule="broken-anchor")
         for label, line in p.eqrefs:
             target = label.partition(":")[0]

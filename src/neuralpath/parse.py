@@ -14,7 +14,7 @@ from neuralpath import workers
 from neuralpath.cache import BuildCache, pack_bytes
 from neuralpath.content.model import Doc, Intro
 from neuralpath.errors import Report
-from neuralpath.markdown.parser import Parsed, freeze_tokens, parse_document
+from neuralpath.markdown.parser import PARSE_ERRORS, Parsed, freeze_tokens, parse_document
 from neuralpath.markdown.render import math_requests
 
 CHUNK = 16  # documents per worker task
@@ -83,7 +83,7 @@ def parse_intros(result: ParseResult, intros: list[Intro], md, report: Report) -
 
 def _report_warnings(p: Parsed, source, report: Report) -> None:
     for line, message, rule in p.warnings:
-        add = report.error if rule == "duplicate-label" else report.warning
+        add = report.error if rule in PARSE_ERRORS else report.warning
         add(source.path, line, message, rule=rule)
 
 

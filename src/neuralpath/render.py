@@ -67,12 +67,16 @@ def sources_of(site: Site) -> dict[str, Source]:
     return out
 
 
-def link_resolver(site: Site):
-    """(target id, anchor) -> (url, title, has_page, summary) or None; what `[x](note:id#anchor)` shows."""
+def link_resolver(site: Site, source: Source | None = None):
+    """(target, anchor) -> (url, title, has_page, summary) or None: what a link of the body read from
+    `source` shows. Targets are as `parser.link_target` gives them: a document id, 'file:<path relative
+    to the body's folder>', or '#' (an anchor of the body itself, left as written)."""
     base = site.config.base_path
 
     def resolve_link(target: str, anchor: str):
-        doc = site.docs.get(target)
+        if target.startswith("file:"):
+            target = site.doc_at(source.path.parent / target[5:]) if source is not None else None
+        doc = site.docs.get(target) if target else None
         if doc is None:
             return None
         if doc.has_page:
@@ -139,7 +143,6 @@ def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: Parse
     bib = bib if bib is not None else Bibliography(site.config.bib_path)
     result = Rendered(Bodies(cache))
     keys = result.bodies.keys
-    link = link_resolver(site)
     fixed = incremental.render_fixed(katex, site.config)
     quiet = Report(report.root)  # the key's image lookups; rendering reports them with their lines
     sources = sources_of(site)
@@ -149,7 +152,7 @@ def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: Parse
         parsed = site.parsed[body_id]
         assets = asset_resolver(source, site, result.copies, quiet) if parsed.images else None
         key = keys[body_id] = incremental.body_key(
-            fixed, source.key, parsed, link, lambda lab, b=body_id: site.resolve_label(b, lab),
+            fixed, source.key, parsed, link_resolver(site, source), lambda lab, b=body_id: site.resolve_label(b, lab),
             lambda src: assets(src, 0), executed.outputs.get(body_id) or {}, bib.body_key(site, body_id))
         hit = cached.get(body_id)
         if hit and hit[0] == key:
@@ -157,11 +160,11 @@ def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: Parse
                 report.findings.extend(cache.body_findings(body_id))
             continue
         todo.append((body_id, key))
-    state = dict(site=site, md=md, katex=katex, executed=executed, frozen=parse.frozen, link=link,
+    state = dict(site=site, md=md, katex=katex, executed=executed, frozen=parse.frozen,
                  sources=sources, root=report.root, cache_path=cache.path, bib=bib)
     with workers.state(**state):
         if workers.can_fork(len(todo), jobs, cache.path is not None):
-            _prerender_math(site, katex, link, todo, parse, cache, result, progress, jobs)
+            _prerender_math(site, katex, todo, parse, cache, result, progress, jobs)
             cache.save()  # the worker processes read the math cache through their own connections
             chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
             with workers.pool(jobs, _worker_init) as pool:
@@ -204,7 +207,7 @@ def _collect(chunks, cache: BuildCache, report: Report, result: Rendered, progre
         task.done()
 
 
-def _prerender_math(site: Site, katex: Katex, link, todo, parse: ParseResult, cache: BuildCache,
+def _prerender_math(site: Site, katex: Katex, todo, parse: ParseResult, cache: BuildCache,
                     result: Rendered, progress, jobs: int) -> None:
     """Render every distinct expression of the bodies to render once, split across processes (bodies
     share many expressions; rendering per body would repeat them in each worker)."""
@@ -219,7 +222,7 @@ def _prerender_math(site: Site, katex: Katex, link, todo, parse: ParseResult, ca
             continue  # already collected, or their worker parses them again and renders their math
         source = sources[body_id]
         ctx = RenderContext(path=source.path, body_line=source.body_line, report=Report(site.config.root),
-                            katex=katex, resolve_link=link,
+                            katex=katex, resolve_link=link_resolver(site, source),
                             resolve_label=(lambda lab, b=body_id: site.resolve_label(b, lab)))
         for tex, display in math_requests(parsed.tokens, ctx):
             if len(tex) <= katex.MAX_TEX:
@@ -270,7 +273,7 @@ def _render_chunk(items: list[tuple[str, str]]) -> tuple[list[tuple], dict, dict
     """Render the bodies of (id, render key) pairs: rows of (id, key, html, search text, findings, image
     copies), and the math results and highlighted code made on the way (for the parent to store)."""
     state = workers.job()
-    site, md, katex, executed, link = state["site"], state["md"], state["katex"], state["executed"], state["link"]
+    site, md, katex, executed = state["site"], state["md"], state["katex"], state["executed"]
     allow = site.config.build["allow_raw_html"]
     keys = dict(items)
     bodies = []
@@ -284,7 +287,8 @@ def _render_chunk(items: list[tuple[str, str]]) -> tuple[list[tuple], dict, dict
         sub = Report(state["root"])
         copies: dict[str, Path] = {}
         ctx = RenderContext(
-            path=source.path, body_line=source.body_line, report=sub, katex=katex, resolve_link=link,
+            path=source.path, body_line=source.body_line, report=sub, katex=katex,
+            resolve_link=link_resolver(site, source),
             resolve_label=(lambda lab, b=body_id: site.resolve_label(b, lab)),
             outputs=executed.outputs.get(body_id) or {}, asset_url=asset_resolver(source, site, copies, sub),
             allow_raw_html=allow, source_lines=source.body.split("\n"), cite=state["bib"].cite)

@@ -14,6 +14,50 @@ def _yaml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+SITE_TOML = """\
+# Neural-Path site configuration; every key is optional (docs/configuration.md).
+[site]
+title = {title}
+base_url = "https://example.org/"
+author = "Your name"
+description = "What this site is about, in one sentence."
+
+[build]
+content_dir = "content"
+output_dir = "public"
+
+# TeX macros for every note's math; change them or add your own.
+[math.macros]
+{macros}
+"""
+
+
+def new_site(folder: Path, title: str) -> Path:
+    """A new site in `folder` (which must not exist or be empty): neuralpath.toml with the documented
+    macros, one part, one module and one note to start from."""
+    from neuralpath.config import DEFAULT_MACROS
+
+    if folder.exists() and any(folder.iterdir()):
+        raise UsageError(f"{folder} is not empty; give a new folder for the site")
+    module = folder / "content" / "curriculum" / "1-first-part" / "01-first-module"
+    module.mkdir(parents=True)
+    macros = "\n".join(f"{_toml_str(k)} = {_toml_str(v)}" for k, v in DEFAULT_MACROS.items())
+    (folder / "neuralpath.toml").write_text(SITE_TOML.format(title=_toml_str(title), macros=macros), encoding="utf-8")
+    (module.parent / "_index.md").write_text("---\ntitle: First part\nsummary: What this part covers.\n---\n",
+                                             encoding="utf-8")
+    (module / "_index.md").write_text("---\ntitle: First module\nsummary: What this module covers.\n---\n",
+                                      encoding="utf-8")
+    (module / "01-first-note.md").write_text(
+        "---\ntitle: First note\nsummary: 'One or two sentences; math such as $x \\in \\R^n$ is fine in single quotes.'\n"
+        "---\n\n## Problem\n\nFor $x \\in \\R^n$, $\\norm{x}^2 = x\\T x$.\n\n```python\nimport numpy as np\n"
+        "x = np.array([3.0, 4.0])\nassert np.isclose(np.linalg.norm(x) ** 2, x @ x)\n```\n", encoding="utf-8")
+    return folder
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def new_file(site: Path, kind: str, title: str, module: str | None = None) -> Path:
     config = load_config(site, Report(site))
     slug = slugify(title)

@@ -165,6 +165,9 @@ def _parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple
         what = (e.problem or "invalid YAML").strip()
         if "could not determine a constructor" in str(e):
             what = f"unsupported YAML tag ({what}); front matter takes plain values only"
+        elif "unknown escape character" in what:  # `summary: "$A \in \R^n$"`: TeX in double quotes
+            what += ("; inside double quotes a backslash starts an escape: put text with TeX in single quotes "
+                     "('$A \\in \\R^n$') or double each backslash")
         report.error(path, line, f"invalid front matter: {what}", col=col, rule="front-matter")
         return None, {}
     except yaml.YAMLError as e:

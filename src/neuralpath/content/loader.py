@@ -97,8 +97,8 @@ def validate(source: Source, kind: str, report: Report, *, plain: bool = False) 
         ok = {STR: isinstance(val, str), INT: isinstance(val, int) and not isinstance(val, bool),
               LIST: isinstance(val, list) and all(isinstance(v, str) for v in val),
               DATE: isinstance(val, (dt.date, str))}[want]
-        if want == LIST and isinstance(val, str):
-            val, ok = [val], True
+        if want == LIST and isinstance(val, str):  # `tags: a, b` is two tags, as an author means it
+            val, ok = [v.strip() for v in val.split(",") if v.strip()], True
         if want == DATE and isinstance(val, str):
             try:
                 val = dt.date.fromisoformat(val)

@@ -34,9 +34,16 @@ def _version(name: str) -> str:
         return "?"
 
 
+@lru_cache(maxsize=1)
+def runner_fingerprint() -> str:
+    """A hash of the code that runs notes' blocks (what a result means changes with it)."""
+    here = Path(__file__).parent
+    return hashlib.sha256(b"".join((here / f).read_bytes() for f in ("child.py", "zygote.py"))).hexdigest()[:16]
+
+
 def cache_key(blocks: list[dict], settings: dict) -> str:
     h = hashlib.sha256()
-    payload = {"engine": __version__, "python": sys.version.split()[0],
+    payload = {"engine": __version__, "runner": runner_fingerprint(), "python": sys.version.split()[0],
                "packages": package_versions([b["code"] for b in blocks]), "settings": settings,
                "blocks": [[b["code"], sorted(b["options"].items())] for b in blocks]}
     h.update(json.dumps(payload, sort_keys=True, default=str).encode())

@@ -131,6 +131,8 @@ def run_note(job: dict, out_fd: int) -> None:
         try:
             tree = ast.parse(block["code"], filename=fname)
             last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            if last is not None and _ends_with_semicolon(block["code"], last):
+                last = None  # `expr;` runs but shows no value, as in Jupyter
             if last is not None:
                 tree.body = tree.body[:-1]
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -149,7 +151,8 @@ def run_note(job: dict, out_fd: int) -> None:
                 msg = "assertion failed"
             elif isinstance(exc, MemoryError):
                 msg = f"the block used more than the memory limit ({job['memory_mb']} MB)"
-            error = {"type": kind, "message": msg, "line": line or block["line"], "traceback": tb}
+            error = {"type": kind, "message": msg, "line": line or block["line"], "traceback": tb,
+                     "types": [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__]}
         figures = []
         try:
             if plt.get_fignums():
@@ -165,3 +168,11 @@ def run_note(job: dict, out_fd: int) -> None:
             break
     send({"event": "done"})
     out.close()
+
+
+def _ends_with_semicolon(code: str, stmt) -> bool:
+    """Whether the statement is followed by `;` on its last line (comments after it allowed)."""
+    lines = code.splitlines()
+    if stmt.end_lineno is None or stmt.end_lineno > len(lines):
+        return False
+    return lines[stmt.end_lineno - 1][stmt.end_col_offset:].lstrip().startswith(";")

@@ -112,6 +112,7 @@ def jinja_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=True)
     env.filters["tagslug"] = lambda t: slugify(t) or "tag"
+    env.filters["count"] = lambda n, word, plural=None: f"{n} {word if n == 1 else plural or word + 's'}"
     return env
 
 

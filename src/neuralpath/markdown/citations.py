@@ -6,6 +6,7 @@
     [see @key]                  (see Eckart and Young, 1936)
     [-@key]                     (1936)
     @key                        Eckart and Young (1936)
+    @key [Section 2]            Eckart and Young (1936, Section 2)
 
 A narrative `@key` needs a word boundary before the `@` (so `user@example.org` is not a citation) and a
 key of letters, digits and `_:.-` not ending in punctuation (so `@key.` ends a sentence). Code spans,
@@ -23,6 +24,7 @@ from html import escape
 KEY = r"[A-Za-z0-9_](?:[A-Za-z0-9_:.\-]*[A-Za-z0-9_])?"
 NARRATIVE_RE = re.compile(r"@(" + KEY + r")")
 ITEM_RE = re.compile(r"(?P<prefix>[^@\[\]]*?)(?P<suppress>-?)@(?P<key>" + KEY + r")(?P<rest>[^@\[\]]*)", re.S)
+NARRATIVE_LOCATOR_RE = re.compile(r" ?\[([^\[\]@]{1,200})\]")
 MAX_BRACKET = 2000  # characters: a bracket longer than this is not read as a citation
 
 
@@ -68,6 +70,11 @@ def citation_rule(state, silent: bool) -> bool:
         items = [[m.group(1), "", "", False]]
         mode = "narrative"
         new_pos = m.end()
+        # `@key [Chapter 7]`: a locator in brackets right after a narrative citation (Pandoc)
+        loc = NARRATIVE_LOCATOR_RE.match(src, new_pos)
+        if loc and src[loc.end():loc.end() + 1] not in ("(", "["):
+            items[0][2] = " ".join(loc.group(1).split())
+            new_pos = loc.end()
     if not silent:
         tok = state.push("citation", "", 0)
         tok.meta = {"mode": mode, "items": items}
@@ -98,7 +105,8 @@ def render_citation(self, tokens, idx, options, env) -> str:
             parts.append(f'<span class="cite-missing">?{escape(key)}</span>')
             continue
         if meta.get("mode") == "narrative":
-            return _link(found, key, f"{escape(found.names)} ({escape(found.year)})")
+            where = f", {escape(locator)}" if locator else ""
+            return _link(found, key, f"{escape(found.names)} ({escape(found.year)}{where})")
         what = escape(found.year) if suppress else f"{escape(found.names)}, {escape(found.year)}"
         text = (escape(prefix) + " " if prefix else "") + _link(found, key, what)
         parts.append(text + (", " + escape(locator) if locator else ""))

@@ -7,6 +7,7 @@ and links before any page can be rendered (cross-references need the full graph)
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import marshal
 import re
 from functools import lru_cache
@@ -24,6 +25,11 @@ from neuralpath.content.loader import slugify
 from neuralpath.markdown.callouts import BLOCK_KINDS, RESULT_KINDS, callout_rule
 from neuralpath.markdown.citations import citation_keys, citations_plugin
 
+# Options a fenced code block takes in braces after its language (docs/authoring.md, "Executed code").
+CODE_OPTIONS = ("norun", "raises", "alt", "timeout", "hide-source", "hide-output")
+# Findings of the parse that are errors (the others are warnings).
+PARSE_ERRORS = frozenset({"duplicate-label", "code-option"})
+
 LABEL_RE = re.compile(r"\\label\{([^{}]+)\}")
 REF_RE = re.compile(r"\\(eqref|ref)\{([^{}\n]+)\}")
 
@@ -38,6 +44,32 @@ def label_anchor(label: str) -> str:
     if not colon:
         prefix, name = "eq", label
     return re.sub(r"[^A-Za-z0-9_-]+", "-", prefix) + "-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)
+
+
+NOTE_FILE = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:|/)([^#?]+\.(?:md|ipynb))(?:#(.*))?$")
+
+
+def link_target(href: str) -> tuple[str, str] | None:
+    """What a Markdown link points at inside the site, as (target, anchor): `note:id#a` -> ('id', 'a');
+    `#a` -> ('#', 'a'), an anchor of the same body; a relative link to a Markdown file or notebook,
+    `../m2/03-bar.md#a` -> ('file:../m2/03-bar.md', 'a'), resolved against the linking file's folder.
+    None for anything else (external URLs, other files)."""
+    if href.startswith("note:"):
+        target, _, anchor = href[5:].partition("#")
+        return target, anchor
+    if href.startswith("#") and len(href) > 1:
+        return "#", href[1:]
+    m = NOTE_FILE.match(href)
+    if m:
+        from urllib.parse import unquote
+        return "file:" + unquote(m.group(1)), m.group(2) or ""
+    return None
+
+
+def anchor_ids(parsed: "Parsed") -> set[str]:
+    """Every id a link can point at in a rendered body: headings, labelled equations, blocks."""
+    return ({h[1] for h in parsed.headings} | {label_anchor(label) for label in parsed.labels}
+            | {b[5] for b in parsed.blocks})
 
 
 def block_anchor(kind: str, number: int | None, label: str, serial: int) -> str:
@@ -144,6 +176,28 @@ def _line_rule(state) -> None:
                     line += child.content.count("\n")
 
 
+HEADING_ID = re.compile(r"\s*\{#([A-Za-z][\w:.-]*)\}\s*$")
+
+
+def _heading_id_rule(state) -> None:
+    """`## Practice {#sec-practice}` sets the heading's id (as in Pandoc, Quarto and MyST); the anchors
+    plugin, which runs next, keeps ids that are set."""
+    tokens = state.tokens
+    for i, tok in enumerate(tokens[:-1]):
+        if tok.type != "heading_open" or tokens[i + 1].type != "inline":
+            continue
+        inline = tokens[i + 1]
+        m = HEADING_ID.search(inline.content)
+        kids = inline.children or []
+        if not m or not kids or kids[-1].type != "text" or not HEADING_ID.search(kids[-1].content):
+            continue
+        tok.attrSet("id", m.group(1))
+        inline.content = inline.content[:m.start()]
+        kids[-1].content = HEADING_ID.sub("", kids[-1].content)
+        if not kids[-1].content:
+            kids.pop()
+
+
 def _figure_rule(state) -> None:
     """A paragraph holding only an image becomes a figure (its title, if any, the caption), except
     inside a `[!figure]` block, which is the figure."""
@@ -184,6 +238,7 @@ def create_markdown(allow_html: bool = True) -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=lambda s: slugify(s) or "section")
+    md.core.ruler.before("anchor", "heading_ids", _heading_id_rule)
     md.inline.ruler.before("escape", "eqref", _eqref_rule)
     citations_plugin(md)  # [@key], [@a; @b], @key
     md.core.ruler.push("callouts", callout_rule)
@@ -257,6 +312,12 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                 parsed.warnings.append((line, f"code fence {tok.markup} opened here is never closed; the rest "
                                         "of the note is shown as code", "unclosed-fence"))
             lang, opts = parse_info(tok.info)
+            for name in opts:
+                if name not in CODE_OPTIONS:
+                    close = difflib.get_close_matches(name, CODE_OPTIONS, n=1)
+                    parsed.warnings.append((line, f"unknown code block option '{name}'"
+                                            + (f" (did you mean '{close[0]}'?)" if close else "")
+                                            + f"; the options are {', '.join(CODE_OPTIONS)}", "code-option"))
             tok.meta = dict(tok.meta or {}, lang=lang, options=opts, index=len(parsed.code))
             parsed.code.append(CodeBlock(len(parsed.code), line + 1, lang, opts, tok.content))
         elif tok.type == "inline":
@@ -268,10 +329,9 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                         parsed.warnings.append((cline, "'$$' is not closed, so it shows as text: close the "
                                                 "display math with a line '$$'", "unclosed-math"))
                 elif child.type == "link_open":
-                    href = child.attrGet("href") or ""
-                    if href.startswith("note:"):
-                        target, _, anchor = href[5:].partition("#")
-                        parsed.links.append((target, anchor, cline))
+                    found = link_target(child.attrGet("href") or "")
+                    if found is not None:
+                        parsed.links.append((*found, cline))
                 elif child.type == "image":
                     parsed.images.append((child.attrGet("src") or "", child.content, cline))
                 elif child.type == "eqref":

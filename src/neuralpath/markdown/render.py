@@ -18,7 +18,7 @@ from neuralpath.markdown.callouts import BLOCK_KINDS, CALLOUT_TYPES
 from neuralpath.markdown.citations import render_citation
 from neuralpath.markdown.highlight import highlight
 from neuralpath.markdown.katex import Katex
-from neuralpath.markdown.parser import LABEL_RE, REF_RE, label_anchor
+from neuralpath.markdown.parser import LABEL_RE, REF_RE, label_anchor, link_target
 from neuralpath.markdown.search_text import record_html
 
 ICONS = {  # decorative, aria-hidden; the type is announced by the title text
@@ -86,7 +86,10 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
         snippet = tex.strip().replace("\n", " ")
         if len(snippet) > 120:
             snippet = snippet[:117] + "..."
-        ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`", col=col, rule="tex")
+        m = re.search(r"Undefined control sequence: (\\[A-Za-z]+)", msg)
+        hint = (f"; if {m.group(1)} is a macro of this site, define it under [math.macros] in neuralpath.toml, "
+                f'e.g. "\\{m.group(1)}" = "..."' if m else "")
+        ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`{hint}", col=col, rule="tex")
         return f'<code class="math-error">{escape(tex)}</code>'
     ctx.math_html.append(res.html)
     slot = f"\x00{len(ctx.math_html) - 1}\x00"  # filled in by render_tokens (NUL never survives parsing)
@@ -164,9 +167,9 @@ def _link_open(self, tokens, idx, options, env) -> str:
     ctx = _ctx(env)
     tok = tokens[idx].copy()  # parsed tokens are cached and re-rendered: never mutate them
     href = tok.attrGet("href") or ""
-    if href.startswith("note:"):
-        target, _, anchor = href[5:].partition("#")
-        found = ctx.resolve_link(target, anchor)
+    target = link_target(href)
+    if target is not None and target[0] != "#":
+        found = ctx.resolve_link(*target)
         if found:
             url, title, has_page, summary = found
             tok.attrSet("href", url)
@@ -213,9 +216,12 @@ def _fence(self, tokens, idx, options, env) -> str:
     tok = tokens[idx]
     meta = tok.meta or {}
     lang = meta.get("lang", tok.info.split(" ")[0] if tok.info else "")
+    opts = meta.get("options") or {}
+    out = "" if opts.get("hide-output") else ctx.outputs.get(meta.get("index", -1), "")
+    if opts.get("hide-source"):  # only what the code printed or drew
+        return f'<div class="code-output-only">{out}</div>\n' if out else ""
     code = highlight(tok.content, lang)
     label = escape(lang) if lang else "text"
-    out = ctx.outputs.get(meta.get("index", -1), "")
     cls = f' class="language-{escape(lang)}"' if lang else ""
     return (f'<div class="code-block" data-lang="{label}"><pre class="highlight" tabindex="0"><code{cls}>{code}</code></pre>'
             f"{out}</div>\n")

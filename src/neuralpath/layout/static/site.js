@@ -156,7 +156,8 @@
       var a = document.createElement("a");
       a.href = URL.createObjectURL(blob); a.download = "neural-path-progress.json";
       document.body.appendChild(a); a.click(); a.remove();
-      status.textContent = "Exported " + Object.keys(load().read).length + " notes.";
+      var n = Object.keys(load().read).length;
+      status.textContent = "Exported " + n + (n === 1 ? " note." : " notes.");
     });
     tools.querySelector("[data-progress-import]").addEventListener("change", function (e) {
       var f = e.target.files[0];

@@ -1,0 +1,122 @@
+"""The mistakes a new author makes, one at a time: each gets a located, correct message, or now simply
+works as the author meant it (the author's-first-hour issue)."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import MINI_TOML, MODULE, note
+from neuralpath.build import BuildOptions, build
+
+
+def body_of(root, note_id):
+    html = (root / "public/notes" / note_id / "index.html").read_text()
+    return html[html.index('<div class="prose">'):html.index("</article>")]
+
+
+def test_relative_markdown_links_resolve_and_missing_files_and_anchors_are_located(site, cli):
+    root = site({
+        f"{MODULE}/01-a.md": note("Alpha", "## Derivation\n\nText.\n"),
+        "content/curriculum/1-foundations/02-geometry/01-b.md":
+            note("Beta", "See [alpha](../01-algebra/01-a.md#derivation), [typo](#derivaton) and [gone](02-gone.md).\n"
+                         "\n## Derivation\n"),
+    })
+    code, _, err = cli("build", root, "--no-search", "-q")
+    assert code == 1
+    assert "01-b.md:5:1: error: link to '#derivaton' but this page has no heading or label with that id " \
+           "(did you mean 'derivation'?)" in err
+    assert "01-b.md:5:1: error: link to '02-gone.md' but no note, article or page is that file" in err
+    path = root / "content/curriculum/1-foundations/02-geometry/01-b.md"
+    path.write_text(path.read_text().replace(", [typo](#derivaton) and [gone](02-gone.md)", ""))
+    assert cli("build", root, "--no-search", "-q")[0] == 0
+    assert 'href="/notes/a/#derivation"' in body_of(root, "b")
+
+
+def test_unknown_code_options_fail_with_a_suggestion_and_hide_options_work(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "```python {timout=3}\nprint(1)\n```\n")})
+    code, _, err = cli("build", root, "--no-search", "-q")
+    assert code == 1 and "01-a.md:5:1: error: unknown code block option 'timout' (did you mean 'timeout'?)" in err
+    (root / MODULE / "01-a.md").write_text(note("A", "```python {hide-source}\nprint('only the output')\n```\n\n"
+                                                     "```python {hide-output}\nprint('not shown')\n```\n"))
+    assert cli("build", root, "--no-search", "-q")[0] == 0
+    body = body_of(root, "a")
+    assert '<pre class="stdout">only the output' in body  # the output of the block whose source is hidden
+    assert body.count('class="code-block"') == 1  # only the other block shows its source ...
+    assert "not shown" in body and '<pre class="stdout">not shown' not in body  # ... and not its output
+
+
+def test_raises_accepts_qualified_names_and_a_semicolon_hides_the_value(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "```python {raises=np.linalg.LinAlgError}\nimport numpy as np\n"
+                                                "np.linalg.inv(np.zeros((2, 2)))\n```\n\n"
+                                                "```python {raises=numpy.linalg.LinAlgError}\n"
+                                                "np.linalg.inv(np.zeros((2, 2)))\n```\n\n"
+                                                "```python\n40 + 2;\n```\n\n```python\n40 + 3\n```\n")})
+    code, _, err = cli("build", root, "--no-search", "-q")
+    assert code == 0, err
+    body = body_of(root, "a")
+    assert body.count("LinAlgError") >= 2
+    assert '<pre class="value">43</pre>' in body and '<pre class="value">42</pre>' not in body
+
+
+def test_comma_separated_tags_are_separate_tags(site):
+    root = site({f"{MODULE}/01-a.md": note("A", "Text.\n", tags="linear algebra, proofs")})
+    result = build(root, BuildOptions(search=False))
+    assert sorted(result.site.tags) == ["linear algebra", "proofs"]
+
+
+def test_counts_are_worded_in_the_singular_when_there_is_one(site):
+    root = site({f"{MODULE}/01-a.md": note("A", "Text.\n")})
+    build(root, BuildOptions(search=False))
+    home = (root / "public/index.html").read_text()
+    assert "1 note in 1 module and 1 part;" in home and "1 parts" not in home
+
+
+def test_a_heading_can_set_its_own_id(site):
+    root = site({f"{MODULE}/01-a.md": note("A", "## Practice {#sec-practice}\n\nText.\n\n## Other\n\n"
+                                                "See [practice](#sec-practice).\n")})
+    build(root, BuildOptions(search=False))
+    body = body_of(root, "a")
+    assert '<h2 id="sec-practice">Practice <a class="header-anchor"' in body and "{#" not in body
+
+
+def test_documented_macros_work_without_configuration_and_unknown_ones_say_where_to_define_them(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "$\\norm{x} = \\E[X] + \\softmax(z)_1 + \\myop{x}$\n")},
+                toml=MINI_TOML.replace('[math.macros]\n"\\\\R" = "\\\\mathbb{R}"\n', ""))
+    code, _, err = cli("build", root, "--no-search", "-q")
+    assert code == 1
+    assert "build failed: 1 error\n" in err and "Undefined control sequence: \\myop" in err
+    assert 'define it under [math.macros] in neuralpath.toml, e.g. "\\\\myop" = "..."' in err
+
+
+def test_new_site_carries_the_macros_and_builds(tmp_path, cli):
+    code, out, _ = cli("new", "site", "Linear Notes", "--site", tmp_path / "linear")
+    assert code == 0
+    toml = (tmp_path / "linear/neuralpath.toml").read_text()
+    assert '"\\\\norm" = "\\\\left\\\\lVert #1 \\\\right\\\\rVert"' in toml and 'title = "Linear Notes"' in toml
+    assert cli("build", tmp_path / "linear", "--no-search", "-q")[0] == 0
+    assert cli("new", "site", "Again", "--site", tmp_path / "linear")[0] == 2  # never into a non-empty folder
+
+
+def test_tex_in_a_double_quoted_summary_says_to_use_single_quotes(site, cli):
+    root = site({f"{MODULE}/01-a.md": '---\ntitle: "A"\nsummary: "Math $A \\in \\R^n$."\n---\nBody.\n'})
+    code, out, _ = cli("check", root, "-q")  # check prints its findings on standard output
+    assert code == 1
+    assert re.search(r"01-a\.md:3:\d+: error: invalid front matter: found unknown escape character; inside double "
+                     r"quotes a backslash starts an escape: put text with TeX in single quotes", out)
+
+
+def test_no_execute_never_shows_the_output_of_old_code(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "```python\nx = 2\nprint('x is', x)\n```\n\n"
+                                                "```python\nassert x == 2\nprint('checked')\n```\n")})
+    assert cli("build", root, "--no-search", "-q")[0] == 0
+    path = root / MODULE / "01-a.md"
+    path.write_text(path.read_text().replace("x = 2", "x = 3"))
+    code, _, err = cli("build", root, "--no-search", "--no-execute")
+    assert code == 0
+    assert "01-a.md:5:1: warning: code not run (--no-execute): 2 block(s) from here on changed" in err
+    assert "2 blocks not run (--no-execute, code changed)" in err
+    body = body_of(root, "a")
+    # neither the changed block's old output nor that of the block after it, whose code is unchanged
+    assert '<pre class="stdout">' not in body
+    page = (root / "public/notes/a/index.html").read_text()
+    assert "2 of this page&#39;s 2 code blocks were not run in this build" in page and "every check passed" not in page
