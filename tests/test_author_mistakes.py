@@ -120,3 +120,53 @@ def test_no_execute_never_shows_the_output_of_old_code(site, cli):
     assert '<pre class="stdout">' not in body
     page = (root / "public/notes/a/index.html").read_text()
     assert "2 of this page&#39;s 2 code blocks were not run in this build" in page and "every check passed" not in page
+
+
+def test_a_link_to_a_draft_says_it_is_a_draft(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "See [b](note:b).\n"),
+                 f"{MODULE}/02-b.md": note("B", "Draft.\n", status="draft")})
+    for command in ("check", "build"):
+        code, out, err = cli(command, root, "--no-search", "-q")
+        assert code == 1, command
+        assert "01-a.md:5:1: error: link to 'b', which is a draft (status: draft) and is not built" in out + err
+    assert cli("check", root, "--drafts", "-q")[0] == 0  # check and build agree, with the same options
+
+
+def test_new_refuses_a_second_note_with_an_existing_id_and_explains_empty_sites(tmp_path, cli):
+    assert cli("new", "site", "T", "--site", tmp_path / "s")[0] == 0
+    code, _, err = cli("new", "note", "First note", "--site", tmp_path / "s")
+    assert code == 2 and "the id 'first-note' exists already (content/curriculum/1-first-part/01-first-module/" in err
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "a.md").write_text("# A\n")
+    code, _, err = cli("new", "article", "Essay", "--site", plain)
+    assert code == 2 and "plain folder of notes, which has no journal" in err
+    assert cli("new", "note", "In a module", "--module", "week-1", "--site", plain)[0] == 0
+    assert (plain / "week-1" / "in-a-module.md").is_file()
+
+
+def test_every_command_line_option_is_documented():
+    import argparse
+    from pathlib import Path
+
+    from neuralpath.cli import parser
+
+    docs = (Path(__file__).parent.parent / "docs/authoring.md").read_text()
+    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, p in sub.choices.items():
+        if f"neuralpath {name}" not in docs:
+            missing.append(f"neuralpath {name}")
+        for action in p._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help" and flag not in docs:
+                    missing.append(f"{name} {flag}")
+    assert not missing, missing
+
+
+def test_a_site_built_without_search_says_so_on_its_search_page(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "Text.\n")})
+    assert cli("build", root, "--no-search", "-q")[0] == 0
+    page = (root / "public/search/index.html").read_text()
+    assert "built without its search index" in page and "data-pagefind-ui" not in page
+    assert "data-search=" not in (root / "public/notes/a/index.html").read_text()

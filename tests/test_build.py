@@ -218,8 +218,8 @@ def test_new_never_overwrites(site, cli):
     assert created.is_file() and 'title: "Fresh Idea"' in created.read_text()
     created.write_text("my edits")
     code, _, err = cli("new", "note", "Fresh Idea", "--site", root)
-    assert code == 0 and (root / MODULE / "03-fresh-idea.md").is_file()  # numbered next, not overwritten
-    assert created.read_text() == "my edits"
+    assert code == 2 and "the id 'fresh-idea' exists already" in err  # a second note with that id: refused
+    assert created.read_text() == "my edits" and not (root / MODULE / "03-fresh-idea.md").exists()
     code, _, err = cli("new", "article", "An Essay", "--site", root)
     assert code == 0
     code, _, err = cli("new", "article", "An Essay", "--site", root)

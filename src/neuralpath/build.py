@@ -33,7 +33,7 @@ from neuralpath.markdown.render import install_rules
 from neuralpath.notebook_export import site_notebooks
 from neuralpath.parse import parse_bodies, parse_intros
 from neuralpath.render import check_images, render_bodies
-from neuralpath.search import plan_shards, shard_dir, start_index
+from neuralpath.search import pagefind_available, plan_shards, shard_dir, start_index
 from neuralpath.write import Output, PageWriter, atom_feed, check_output_dir, put_site_files, recover
 
 
@@ -151,10 +151,13 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     sheets = assets.stylesheets(cache)
     plan = plan_shards([d for d in site.docs.values() if d.has_page], config.build["search_shard_size"])
     used = sorted(plan[1]) or [0]
+    # whether the output will have a search index: built now, or (dev server) kept from an earlier build
+    search_built = ((opts.search and pagefind_available())
+                    or (opts.reuse_search and (out / shard_dir(used[0]) / "pagefind-entry.json").is_file()))
     notebooks = site_notebooks(site, executed.results, config)
     layout = Layout(site, bodies, executed.extras, css=sheets["css"][0], katex_css=sheets["katex_css"][0],
                     engine=incremental.tool_versions(),
-                    search_base=f"{config.base_path}{shard_dir(used[0])}/",
+                    search_base=f"{config.base_path}{shard_dir(used[0])}/", search_built=search_built,
                     search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]),
                     notebooks={i: n.path for i, n in notebooks.items()})
     structure = layout.structure_key()

@@ -286,6 +286,10 @@ def _check_references(site: Site, report: Report) -> None:
                                  rule="broken-link")
                     continue
             other = site.docs.get(target)
+            if other is None and target in site.content.drafts_left_out:
+                report.error(path, line, f"link to '{target}', which is a draft (status: draft) and is not built: "
+                             "build with --drafts to see it, or publish it before linking", rule="draft-link")
+                continue
             if other is None:
                 report.error(path, line, f"link to '{target}' but no note, article or page has that id"
                              f"{_hint(target, site.docs)}", rule="broken-link")

@@ -58,16 +58,28 @@ def _toml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _existing_ids(config) -> dict[str, str]:
+    """Ids of the site's documents -> their file (read from file names and `id:` fields)."""
+    from neuralpath.content.loader import load_content
+
+    content = load_content(config, Report(config.root), drafts=True)
+    return {d.id: str(d.source.path.relative_to(config.root)) if config.root in d.source.path.parents else str(d.source.path)
+            for d in content.docs}
+
+
 def new_file(site: Path, kind: str, title: str, module: str | None = None) -> Path:
     config = load_config(site, Report(site))
     slug = slugify(title)
     if not slug:
         raise UsageError(f"cannot make a file name from the title {title!r}; use letters or digits")
     if kind == "article":
-        folder = config.content_dir / "journal" if config.has_file else config.content_dir
+        if not config.has_file:
+            raise UsageError(f"{site} is a plain folder of notes, which has no journal for articles; give it a "
+                             "neuralpath.toml (see `neuralpath new site`) or write a note")
+        folder = config.content_dir / "journal"
         path = folder / f"{slug}.md"
         front = (f"---\ntitle: {_yaml_str(title)}\ndate: {dt.date.today().isoformat()}\n"
-                 f"summary: \"One or two sentences on what this essay covers.\"\ntags: []\nstatus: draft\n---\n\n")
+                 f"summary: 'One or two sentences on what this essay covers.'\ntags: []\nstatus: draft\n---\n\n")
     else:
         if config.has_file:
             cur = config.content_dir / "curriculum"
@@ -75,8 +87,9 @@ def new_file(site: Path, kind: str, title: str, module: str | None = None) -> Pa
             if module:
                 matches = [m for m in modules if m.name == module or split_prefix(m.name)[1] == module]
                 if not matches:
-                    raise UsageError(f"no module folder named {module!r}; existing: "
-                                     + ", ".join(m.name for m in modules[:30]))
+                    raise UsageError(f"no module folder named {module!r}; "
+                                     + ("existing: " + ", ".join(m.name for m in modules[:30]) if modules else
+                                        "there is none yet: create content/curriculum/<part>/<module>/ first"))
                 folder = matches[0]
             elif modules:
                 folder = modules[-1]
@@ -84,14 +97,18 @@ def new_file(site: Path, kind: str, title: str, module: str | None = None) -> Pa
                 raise UsageError("no module folder yet: create content/curriculum/<part>/<module>/ first")
             numbers = [split_prefix(p.stem)[0] or 0 for p in folder.glob("*.md") if p.name != "_index.md"]
             path = folder / f"{max(numbers, default=0) + 1:02d}-{slug}.md"
-        else:
-            folder = config.content_dir
+        else:  # a plain folder: sub-folders are modules
+            folder = config.content_dir / module if module else config.content_dir
             path = folder / f"{slug}.md"
-        front = (f"---\ntitle: {_yaml_str(title)}\nsummary: \"One or two sentences on what this note covers.\"\n"
+        front = (f"---\ntitle: {_yaml_str(title)}\nsummary: 'One or two sentences on what this note covers.'\n"
                  f"status: draft\nprerequisites: []\ntags: []\n---\n\n## Problem\n\n## Notation\n\n## Derivation\n\n"
                  f"## Practice\n\n## References\n")
     if path.exists():
         raise UsageError(f"{path} already exists; it was left untouched")
+    taken = _existing_ids(config)
+    if path.stem.split("-", 1)[-1] in taken or slug in taken:  # ids are the file name without its number
+        raise UsageError(f"a note, article or page with the id '{slug}' exists already "
+                         f"({taken.get(slug, '')}); ids must be unique: choose another title")
     folder.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8") as f:  # "x": fails rather than overwrite, even in a race
         f.write(front)

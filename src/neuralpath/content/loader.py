@@ -57,6 +57,7 @@ class Content:
     docs: list[Doc] = field(default_factory=list)  # notes, articles, pages (drafts dropped unless asked)
     series: list[Series] = field(default_factory=list)
     assets: list[Path] = field(default_factory=list)  # images and other files beside notes
+    drafts_left_out: set[str] = field(default_factory=set)  # ids of drafts not built (no --drafts)
 
     @property
     def modules(self) -> list[Module]:
@@ -176,6 +177,7 @@ def load_content(config: Config, report: Report, *, drafts: bool = False) -> Con
     else:
         _load_plain(root, config, content, report)
     if not drafts:
+        content.drafts_left_out = {d.id for d in content.docs if d.status == "draft"}
         content.docs = [d for d in content.docs if d.status != "draft"]
         for m in content.modules:
             m.notes = [n for n in m.notes if n.status != "draft"]

@@ -138,6 +138,7 @@ def fmt_date(d: dt.date) -> str:
 class Layout:
     def __init__(self, site: Site, bodies, extras: dict[str, dict] | None = None,
                  css: str = "", katex_css: str = "", engine: str = "", search_base: str = "", search_merge: str = "",
+                 search_built: bool = True,
                  notebooks: dict[str, str] | None = None):
         self.site = site
         self.notebooks = notebooks or {}  # doc id -> output path of its notebook (notebook_export.py)
@@ -159,7 +160,7 @@ class Layout:
             nav_pages=[p for p in site.pages() if p.has_page], asset=lambda n: f"{self.root}assets/{n}",
             about=about if about and about.has_page else None, needs_math=False, current_id="",
             description=cfg.site["description"], css=css, katex_css=katex_css,
-            search_base=search_base or f"{self.root}pagefind/", search_merge=search_merge,
+            search_base=search_base or f"{self.root}pagefind/", search_merge=search_merge, search_built=search_built,
             has_results=RESULTS in site.intros, has_notation=NOTATION in site.intros,
             has_bibliography=BIBLIOGRAPHY in site.intros,
         )

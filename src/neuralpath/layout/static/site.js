@@ -25,6 +25,7 @@
   var link = document.querySelector(".search-link");
   if (!link) return;
   var base = link.getAttribute("data-search");
+  if (!base) return;  // built without a search index: the link leads to a page that says so
   var merge = (link.getAttribute("data-search-merge") || "").split(" ").filter(Boolean)
     .map(function (b) { return { bundlePath: b }; });  // the other shards of the index
   var loading = null;
