@@ -170,3 +170,15 @@ def test_a_site_built_without_search_says_so_on_its_search_page(site, cli):
     page = (root / "public/search/index.html").read_text()
     assert "built without its search index" in page and "data-pagefind-ui" not in page
     assert "data-search=" not in (root / "public/notes/a/index.html").read_text()
+
+
+def test_errors_inside_a_callout_are_on_their_own_line(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "> [!tip] A tip\n> See [x](note:nope) and \\eqref{eq:zz}.\n")})
+    code, out, _ = cli("check", root, "-q")
+    assert code == 1 and "01-a.md:6:1: error: link to 'nope'" in out and "01-a.md:6:1: error: unknown label 'eq:zz'" in out
+
+
+def test_a_broken_config_is_reported_alone(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "$\\R^n$ and $\\norm{x}$.\n")}, toml='[site\ntitle = "x"\n')
+    code, out, _ = cli("check", root, "-q")
+    assert code == 1 and out.count("error:") == 1 and "neuralpath.toml:1:" in out

@@ -67,18 +67,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 UPDATE = os.environ.get("NEURALPATH_UPDATE_FIXTURES", "") not in ("", "0")
 REPORT_SEP = "-- report --"
 
-_TEX_OFFSET = ("KaTeX's error position is an offset into the TeX it was given (stripped, labels removed, "
-               "\\tag added) but render._locate applies it to the raw token content")
 # case id -> why its current output is wrong. The expected block holds the right output; where the right
 # wording or markup is a matter of design, it is a proposal: adjust it together with the fix.
 XFAIL: dict[str, str] = {
     "math/display-math-with-double-dollars-inline":
         "inline $$...$$ renders <div class=\"math-display\"> inside <p> (invalid HTML: the browser closes the "
         "paragraph and leaves a stray </p>); expected block proposes a <span>",
-    "errors/bad-tex-in-display-math": "column 6 points inside '\\begin' instead of at '{foo}' (column 7): " + _TEX_OFFSET,
-    "errors/bad-tex-on-the-first-line-of-display-math": "reported at 5:3 (the '$$' line) instead of 6:1: " + _TEX_OFFSET,
-    "errors/bad-tex-after-a-label": "column 5 (inside \\label) instead of 18; the message also shows the injected "
-                                    "\\tag{1} and a line break: " + _TEX_OFFSET,
 }
 
 HELPERS = {

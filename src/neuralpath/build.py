@@ -74,6 +74,8 @@ def build(root: Path, options: BuildOptions | None = None) -> BuildResult:
                          "or a folder of Markdown notes")
     report = Report(root)
     config = load_config(root, report)
+    if report.errors:  # a broken neuralpath.toml first, not after the errors it causes elsewhere
+        raise BuildFailed(report)
     out = (opts.output or config.output_dir).resolve()
     if opts.write:
         check_output_dir(out, config.content_dir, config.root)

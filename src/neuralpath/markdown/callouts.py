@@ -83,6 +83,8 @@ def callout_rule(state) -> None:
             cut = next((k for k, c in enumerate(children) if c.type in ("softbreak", "hardbreak")), len(children))
             inline.children = children[cut + 1:]
             inline.content = rest
+            if inline.map:  # the text now starts on the line after the marker (for located messages)
+                inline.map = [inline.map[0] + 1, inline.map[1]]
             if not inline.children:  # marker only: hide the empty paragraph
                 tokens[i + 1].hidden = True
                 tokens[i + 3].hidden = True

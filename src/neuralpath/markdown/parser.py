@@ -28,7 +28,7 @@ from neuralpath.markdown.citations import citation_keys, citations_plugin
 # Options a fenced code block takes in braces after its language (docs/authoring.md, "Executed code").
 CODE_OPTIONS = ("norun", "raises", "alt", "timeout", "hide-source", "hide-output")
 # Findings of the parse that are errors (the others are warnings).
-PARSE_ERRORS = frozenset({"duplicate-label", "code-option"})
+PARSE_ERRORS = frozenset({"duplicate-label", "code-option", "labels-in-one-display"})
 
 LABEL_RE = re.compile(r"\\label\{([^{}]+)\}")
 REF_RE = re.compile(r"\\(eqref|ref)\{([^{}\n]+)\}")
@@ -290,6 +290,10 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
             labels = LABEL_RE.findall(tok.content)
             if tok.type == "math_block_label" and tok.info:
                 labels.append(tok.info)
+            if len(labels) > 1:
+                parsed.warnings.append((line, f"one display has {len(labels)} labels ({', '.join(labels)}), but it gets "
+                                        "one number, so every reference to them would read the same: give each "
+                                        "labelled line its own $$ display", "labels-in-one-display"))
             if labels:
                 eq += 1
                 for lab in labels:

@@ -53,6 +53,24 @@ def _ctx(env) -> RenderContext:
     return env["ctx"]
 
 
+def _raw_position(raw: str, pos: int | None) -> int | None:
+    """KaTeX reports an offset into the TeX it was given (`katex_source`: labels removed, references
+    replaced, leading space stripped, a tag appended); the offset of the same place in the author's text."""
+    if pos is None:
+        return None
+    mapping = []  # index in the text given to KaTeX -> index in `raw`
+    i = 0
+    for m in re.finditer(f"{LABEL_RE.pattern}|{REF_RE.pattern}", raw):
+        mapping += range(i, m.start())
+        if not m.group(0).startswith("\\label"):
+            mapping += [m.start()] * 8  # a reference becomes \text{...}: point at the reference
+        i = m.end()
+    mapping += range(i, len(raw))
+    cleaned_start = len(LABEL_RE.sub("", raw)) - len(LABEL_RE.sub("", raw).lstrip())
+    at = pos + cleaned_start
+    return mapping[at] if at < len(mapping) else len(raw.rstrip())
+
+
 def _locate(ctx: RenderContext, tex: str, line_rel: int, pos: int | None) -> tuple[int, int]:
     """File line and column of offset `pos` inside `tex`, searching the source from the block's line."""
     line = ctx.body_line + line_rel
@@ -81,8 +99,10 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
     number = (tok.meta or {}).get("number")
     res = ctx.katex.render(katex_source(tok, ctx), display)
     if res.error:
-        line, col = _locate(ctx, tex, line_rel, res.position)
-        msg = res.error.replace("KaTeX parse error: ", "")
+        line, col = _locate(ctx, tex, line_rel, _raw_position(tex, res.position))
+        # KaTeX's own excerpt ("at position 6: a + \̲u̲n̲…") shows the TeX it was given, with our \tag and
+        # without labels; the file, line and column and the author's TeX say where instead
+        msg = re.sub(r" at position \d+:.*", "", res.error.replace("KaTeX parse error: ", ""), flags=re.S)
         snippet = tex.strip().replace("\n", " ")
         if len(snippet) > 120:
             snippet = snippet[:117] + "..."
