@@ -182,3 +182,15 @@ def test_a_broken_config_is_reported_alone(site, cli):
     root = site({f"{MODULE}/01-a.md": note("A", "$\\R^n$ and $\\norm{x}$.\n")}, toml='[site\ntitle = "x"\n')
     code, out, _ = cli("check", root, "-q")
     assert code == 1 and out.count("error:") == 1 and "neuralpath.toml:1:" in out
+
+
+def test_math_in_a_summary_is_rendered_in_pages_and_plain_in_meta(site):
+    root = site({f"{MODULE}/01-a.md": "---\ntitle: A\nsummary: 'Maps $A \\in \\R^{m \\times n}$ to vectors.'\n---\nText.\n"})
+    build(root, BuildOptions(search=False))
+    page = (root / "public/notes/a/index.html").read_text()
+    lede = page[page.index('<p class="lede">'):]
+    lede = lede[:lede.index("</p>")]
+    assert "class=katex" in lede and "$" not in lede
+    assert '<meta name="description" content="Maps A \\in \\R^{m \\times n} to vectors.">' in page
+    module = (root / "public/modules/01-algebra/index.html").read_text()
+    assert "$A" not in module and "class=katex" in module

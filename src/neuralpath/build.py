@@ -158,6 +158,7 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
                     or (opts.reuse_search and (out / shard_dir(used[0]) / "pagefind-entry.json").is_file()))
     notebooks = site_notebooks(site, executed.results, config)
     layout = Layout(site, bodies, executed.extras, css=sheets["css"][0], katex_css=sheets["katex_css"][0],
+                    summaries=rendered.summaries,
                     engine=incremental.tool_versions(),
                     search_base=f"{config.base_path}{shard_dir(used[0])}/", search_built=search_built,
                     search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]),

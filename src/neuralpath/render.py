@@ -56,6 +56,7 @@ class Bodies:
 class Rendered:
     bodies: Bodies
     copies: dict[str, Path] = field(default_factory=dict)  # output path -> image file to copy there
+    summaries: dict[str, str] = field(default_factory=dict)  # summary text with math -> its HTML
     rendered: int = 0  # bodies rendered by this build
     math: int = 0  # KaTeX results made by this build
 
@@ -136,6 +137,38 @@ def check_images(site: Site, report: Report) -> None:
                                rule="image-alt")
 
 
+def summary_texts(site: Site) -> list[str]:
+    """Summaries (of documents, modules, parts and series) that contain math: the layout shows them as
+    HTML with the math rendered, and as plain text where HTML cannot go (<meta>, previews)."""
+    texts = [d.summary for d in site.docs.values()] + [m.summary for m in site.modules]
+    texts += [p.summary for p in site.parts] + [s.summary for s in site.series.values()]
+    return sorted({t for t in texts if t and "$" in t})
+
+
+def _summary_tokens(md, text: str):
+    return md.parse(text.replace("\n", " "), {})
+
+
+def render_summaries(site: Site, md, katex: Katex, report: Report) -> dict[str, str]:
+    """Each summary with math as inline HTML (one paragraph's content); a TeX error in a summary is
+    reported at the file whose front matter holds it."""
+    out = {}
+    where = {d.summary: d.source for d in site.docs.values()}
+    for text in summary_texts(site):
+        source = where.get(text)
+        sub = Report(report.root)
+        ctx = RenderContext(path=source.path if source else site.config.root, body_line=1, report=sub,
+                            katex=katex, resolve_link=lambda t, a: None, resolve_label=lambda label: None)
+        html = render_tokens(md, _summary_tokens(md, text), ctx).strip()
+        if html.startswith("<p>") and html.endswith("</p>"):
+            html = html[3:-4]
+        for f in sub.findings:  # the summary's line in the front matter
+            report.error(f.path, source.line_of("summary") if source else 1, f"in the summary: {f.message}",
+                         rule=f.rule)
+        out[text] = html
+    return out
+
+
 def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: ParseResult, cache: BuildCache,
                   report: Report, jobs: int = 0, progress=None, bib: Bibliography | None = None) -> Rendered:
     """Render every body whose key changed; return the keys of all of them and the images to copy.
@@ -177,6 +210,9 @@ def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: Parse
                          cache, report, result, progress, len(todo))
             finally:
                 highlight.STORE = None
+    katex.cache = cache.math
+    result.summaries = render_summaries(site, md, katex, report)
+    _store_fresh(*_fresh_results(katex), cache, result)
     return result
 
 
@@ -212,7 +248,8 @@ def _prerender_math(site: Site, katex: Katex, todo, parse: ParseResult, cache: B
     """Render every distinct expression of the bodies to render once, split across processes (bodies
     share many expressions; rendering per body would repeat them in each worker)."""
     wanted: dict[str, tuple[str, bool]] = {}
-    for tex, display in parse.math:
+    summary_math = [req for text in summary_texts(site) for req in math_requests(_summary_tokens(workers.job()["md"], text), None)]
+    for tex, display in [*parse.math, *summary_math]:
         if len(tex) <= katex.MAX_TEX:
             wanted.setdefault(katex.key(tex, display), (tex, display))
     sources = sources_of(site)

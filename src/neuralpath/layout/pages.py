@@ -127,6 +127,11 @@ def use_bytecode_cache(folder: Path) -> None:
         env.bytecode_cache = FileSystemBytecodeCache(str(folder))
 
 
+def plain(text: str) -> str:
+    """A summary where HTML cannot go (<meta>): its math as TeX, without the dollar signs."""
+    return text.replace("$", "") if text else text
+
+
 def _unreachable() -> str:
     raise AssertionError("a page kept from the last build was asked to render")
 
@@ -138,7 +143,7 @@ def fmt_date(d: dt.date) -> str:
 class Layout:
     def __init__(self, site: Site, bodies, extras: dict[str, dict] | None = None,
                  css: str = "", katex_css: str = "", engine: str = "", search_base: str = "", search_merge: str = "",
-                 search_built: bool = True,
+                 search_built: bool = True, summaries: dict[str, str] | None = None,
                  notebooks: dict[str, str] | None = None):
         self.site = site
         self.notebooks = notebooks or {}  # doc id -> output path of its notebook (notebook_export.py)
@@ -149,6 +154,7 @@ class Layout:
         cfg = site.config
         self.root = cfg.base_path
         self.env = jinja_env()
+        self.summaries = summaries or {}  # summary text with math -> HTML (render stage)
         self.build_date = dt.date.today().isoformat()
         about = site.docs.get("about")
         self.globals = dict(
@@ -162,10 +168,12 @@ class Layout:
             description=cfg.site["description"], css=css, katex_css=katex_css,
             search_base=search_base or f"{self.root}pagefind/", search_merge=search_merge, search_built=search_built,
             has_results=RESULTS in site.intros, has_notation=NOTATION in site.intros,
+            summary=lambda text: Markup(self.summaries[text]) if text in self.summaries else text,
             has_bibliography=BIBLIOGRAPHY in site.intros,
         )
         data_globals = {k: v for k, v in self.globals.items() if not callable(v)}
-        self.globals_key = digest(engine, cfg.site, sorted(cfg.build.items()), self.fingerprint(data_globals))
+        self.globals_key = digest(engine, cfg.site, sorted(cfg.build.items()), self.fingerprint(data_globals),
+                                  sorted(self.summaries.items()))
 
     @property
     def prereq_graph(self) -> dict[str, list[str]]:
@@ -256,13 +264,13 @@ class Layout:
     def part(self, part) -> Page:
         return self._render("part.html", part.url + "index.html", page_kind="part", part=part,
                             body=Body(self.bodies, f"part:{part.slug}"), page_title=self._title(part.title),
-                            description=part.summary or self.site.config.site["description"])
+                            description=plain(part.summary) or self.site.config.site["description"])
 
     def module(self, m) -> Page:
         return self._render("module.html", m.url + "index.html", page_kind="module", module=m,
                             body=Body(self.bodies, f"module:{m.slug}"),
                             page_title=self._title(f"{m.label}: {m.title}"),
-                            description=m.summary or self.site.config.site["description"])
+                            description=plain(m.summary) or self.site.config.site["description"])
 
     def doc(self, d: Doc) -> Page:
         s = self.site
@@ -285,7 +293,7 @@ class Layout:
             study_order=[s.docs[i] for i in nearest_prerequisites(self.prereq_graph, d.id)] if d.prerequisites else [],
             backlinks=[s.docs[b] for b in s.backlinks.get(d.id, []) if s.docs[b].has_page],
             minutes=s.reading_minutes.get(d.id, 1), page_title=self._title(d.title), current_id=d.id,
-            description=d.summary or s.config.site["description"],
+            description=plain(d.summary) or s.config.site["description"],
             needs_math=bool(parsed and (parsed.display_math or parsed.inline_math)),
             exec_summary=extra.get("summary", ""), skipped=extra.get("skipped", False),
             missing_vars=extra.get("missing", []),
@@ -299,7 +307,7 @@ class Layout:
         members = [self.site.docs[m] for m in ser.members if m in self.site.docs]
         return self._render("series.html", ser.url + "index.html", page_kind="series", series=ser, members=members,
                             body=Body(self.bodies, f"series:{ser.id}"), page_title=self._title(ser.title),
-                            description=ser.summary)
+                            description=plain(ser.summary))
 
     def journal(self) -> Page:
         arts = self.site.articles()
