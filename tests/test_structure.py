@@ -51,7 +51,7 @@ See \ref{thm:ey}, \ref{fig:square} and \eqref{eq:energy}.
 
 | symbol | meaning |
 |---|---|
-| $\sigma_i$ | the $i$-th singular value of $A$ |
+| $\sigma_i$ | the $i$-th singular value of $A$ (\ref{def:svd}) |
 """
 
 USES = r"""
@@ -140,6 +140,8 @@ def test_results_and_notation_pages(built):
     notation = page(root, "notation/index.html")
     assert notation.count("<dt>") == 1  # one symbol, two meanings
     assert "the <span" in notation and "-th singular value" in notation and "elementwise activation" in notation
+    # a row's reference to its own note's label points there from the site-wide page
+    assert re.search(r'href="/notes/svd/#def-svd"[^>]*>SVD, Definition&nbsp;1</a>', notation)
     assert '<a href="/results/">Results</a>' in page(root, "index.html")
     clash = [f for f in result.report.findings if f.rule == "notation-clash"]
     assert [f.path.rsplit("/", 1)[-1] for f in clash] == ["02-uses.md"] and "01-svd.md:" in clash[0].message

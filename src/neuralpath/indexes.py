@@ -14,6 +14,7 @@ import re
 from neuralpath.content.model import Intro, Source
 from neuralpath.errors import Report
 from neuralpath.markdown.callouts import BLOCK_KINDS, RESULT_KINDS
+from neuralpath.markdown.parser import REF_RE
 
 RESULTS = "page:results"
 NOTATION = "page:notation"
@@ -77,12 +78,27 @@ def _results(content, parsed: dict) -> str:
     return "\n".join(lines)
 
 
+def _qualify_refs(text: str, note_id: str, ids: set[str]) -> str:
+    """`\\ref{prop:x}` in a note's table row means that note's label: on the site-wide page it is
+    written `\\ref{note-id:prop:x}`; `[x](#anchor)` likewise becomes `[x](note:note-id#anchor)`."""
+    def ref(m):
+        label = m.group(2)
+        if label.partition(":")[0] in ids:
+            return m.group(0)
+        return f"\\{m.group(1)}{{{note_id}:{label}}}"
+
+    text = REF_RE.sub(ref, text)
+    return re.sub(r"\]\(#([^)\s]+)\)", lambda m: f"](note:{note_id}#{m.group(1)})", text)
+
+
 def _notation(notes, parsed: dict) -> str:
     """One entry per symbol; under it one line per meaning, with every note that gives it that meaning."""
     meanings: dict[str, dict[str, list]] = {}  # symbol key -> meaning -> notes
     shown: dict[str, str] = {}
+    ids = set(parsed)
     for note in notes:
         for symbol, meaning, _line in parsed[note.id].notation:
+            meaning = _qualify_refs(meaning, note.id, ids)
             key = _symbol_key(symbol)
             shown.setdefault(key, symbol)
             users = meanings.setdefault(key, {}).setdefault(meaning, [])
