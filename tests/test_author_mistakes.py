@@ -23,9 +23,9 @@ def test_relative_markdown_links_resolve_and_missing_files_and_anchors_are_locat
     })
     code, _, err = cli("build", root, "--no-search", "-q")
     assert code == 1
-    assert "01-b.md:5:1: error: link to '#derivaton' but this page has no heading or label with that id " \
+    assert "01-b.md:5:54: error: link to '#derivaton' but this page has no heading or label with that id " \
            "(did you mean 'derivation'?)" in err
-    assert "01-b.md:5:1: error: link to '02-gone.md' but no note, article or page is that file" in err
+    assert "01-b.md:5:77: error: link to '02-gone.md' but no note, article or page is that file" in err
     path = root / "content/curriculum/1-foundations/02-geometry/01-b.md"
     path.write_text(path.read_text().replace(", [typo](#derivaton) and [gone](02-gone.md)", ""))
     assert cli("build", root, "--no-search", "-q")[0] == 0
@@ -128,7 +128,7 @@ def test_a_link_to_a_draft_says_it_is_a_draft(site, cli):
     for command in ("check", "build"):
         code, out, err = cli(command, root, "--no-search", "-q")
         assert code == 1, command
-        assert "01-a.md:5:1: error: link to 'b', which is a draft (status: draft) and is not built" in out + err
+        assert "01-a.md:5:8: error: link to 'b', which is a draft (status: draft) and is not built" in out + err
     assert cli("check", root, "--drafts", "-q")[0] == 0  # check and build agree, with the same options
 
 
@@ -175,7 +175,7 @@ def test_a_site_built_without_search_says_so_on_its_search_page(site, cli):
 def test_errors_inside_a_callout_are_on_their_own_line(site, cli):
     root = site({f"{MODULE}/01-a.md": note("A", "> [!tip] A tip\n> See [x](note:nope) and \\eqref{eq:zz}.\n")})
     code, out, _ = cli("check", root, "-q")
-    assert code == 1 and "01-a.md:6:1: error: link to 'nope'" in out and "01-a.md:6:1: error: unknown label 'eq:zz'" in out
+    assert code == 1 and "01-a.md:6:10: error: link to 'nope'" in out and "01-a.md:6:1: error: unknown label 'eq:zz'" in out
 
 
 def test_a_broken_config_is_reported_alone(site, cli):

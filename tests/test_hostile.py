@@ -46,7 +46,7 @@ CASES = [
     ("missing series member", {"content/series/s.md": '---\ntitle: S\nsummary: s\nmembers: [ok, ghost]\n---\n'}, 1,
      r"series/s\.md:4:1: error: series member 'ghost' does not exist"),
     ("broken anchor", {f"{MODULE}/02-bad.md": note("B", "See [x](note:ok#nowhere).\n")}, 1,
-     r"02-bad\.md:5:1: error: link to 'ok#nowhere' but 'ok' has no heading or label with id 'nowhere'"),
+     r"02-bad\.md:5:8: error: link to 'ok#nowhere' but 'ok' has no heading or label with id 'nowhere'"),
     ("broken eqref", {f"{MODULE}/02-bad.md": note("B", "As \\eqref{eq:none} says.\n")}, 1,
      r"02-bad\.md:5:1: error: unknown label 'eq:none': no equation, theorem-like block or figure has it"),
     ("unbalanced tex", {f"{MODULE}/02-bad.md": note("B", "Line\n$$\n\\left( x\n$$\n")}, 1,
@@ -246,3 +246,15 @@ def test_interrupted_build_stops_the_search_indexer(site, cli, monkeypatch, tmp_
         os.kill(pid, 0)  # killed and reaped
     assert not (root / "public").exists()
     assert [p.name for p in root.iterdir() if p.name.startswith(".public")] == []
+
+
+@pytest.mark.parametrize("name,files,code,pattern", CASES, ids=[c[0] for c in CASES])
+def test_check_reports_what_build_reports(name, files, code, pattern, tmp_path, cli):
+    """`check` is `build` without the writing: the same findings and exit code for every hostile input."""
+    toml = "[site\n" if name == "bad toml" else None
+    root = write_site(tmp_path / "site", {**HEALTHY, **files}, **({"toml": toml} if toml else {}))
+    built, _, build_err = cli("build", root, "--no-execute", "--no-search", "-o", tmp_path / "out")
+    checked, check_out, _ = cli("check", root, "--no-execute")
+    assert checked == built
+    findings = lambda text: sorted(l for l in text.splitlines() if re.search(r":\d+:\d+: (error|warning|info):", l))
+    assert findings(check_out) == findings(build_err)

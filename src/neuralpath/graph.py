@@ -269,11 +269,11 @@ def _check_references(site: Site, report: Report) -> None:
         if doc is None and intro is None:
             continue
         path = doc.source.path if doc is not None else intro.source.path
-        for target, anchor, line in p.links:
+        for target, anchor, line, col in p.links:
             if target == "#":  # an anchor of this body
                 ids = anchor_ids(p) | {"references", "further-reading"} | {f"ref-{k}" for k, _ in p.citations}
                 if anchor not in ids:
-                    report.error(path, line, f"link to '#{anchor}' but this page has no heading or label with "
+                    report.error(path, line, col=col, message=f"link to '#{anchor}' but this page has no heading or label with "
                                  f"that id{_hint(anchor, ids, 0.4)}", rule="broken-anchor")
                 continue
             shown = target
@@ -281,17 +281,17 @@ def _check_references(site: Site, report: Report) -> None:
                 shown = target[5:]
                 target = site.doc_at(path.parent / shown) or ""
                 if not target:
-                    report.error(path, line, f"link to '{shown}' but no note, article or page is that file "
+                    report.error(path, line, col=col, message=f"link to '{shown}' but no note, article or page is that file "
                                  f"(looked for {report.relative((path.parent / shown).resolve())})",
                                  rule="broken-link")
                     continue
             other = site.docs.get(target)
             if other is None and target in site.content.drafts_left_out:
-                report.error(path, line, f"link to '{target}', which is a draft (status: draft) and is not built: "
+                report.error(path, line, col=col, message=f"link to '{target}', which is a draft (status: draft) and is not built: "
                              "build with --drafts to see it, or publish it before linking", rule="draft-link")
                 continue
             if other is None:
-                report.error(path, line, f"link to '{target}' but no note, article or page has that id"
+                report.error(path, line, col=col, message=f"link to '{target}' but no note, article or page has that id"
                              f"{_hint(target, site.docs)}", rule="broken-link")
                 continue
             if target != doc_id and doc is not None:
@@ -301,7 +301,7 @@ def _check_references(site: Site, report: Report) -> None:
             if anchor and other.has_page and target in site.parsed:
                 ids = anchor_ids(site.parsed[target])
                 if anchor not in ids:
-                    report.error(path, line, f"link to '{shown}#{anchor}' but '{target}' has no heading or label "
+                    report.error(path, line, col=col, message=f"link to '{shown}#{anchor}' but '{target}' has no heading or label "
                                  f"with id '{anchor}'{_hint(anchor, ids, 0.4)}", rule="broken-anchor")
         for label, line in p.eqrefs:
             target = label.partition(":")[0]

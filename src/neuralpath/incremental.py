@@ -55,7 +55,7 @@ def body_key(fixed: tuple, source_key: str, parsed, link, label, asset, outputs:
     the resolvers the renderer uses, so the key sees exactly what rendering will."""
     own = parsed.labels  # a reference to the body's own label depends on its number only
     return digest(fixed, source_key,
-                  [(t, a, link(t, a)) for t, a, _ in parsed.links],
+                  [(t, a, link(t, a)) for t, a, *_ in parsed.links],
                   [(lab, own[lab]) if lab in own else (lab, label(lab)) for lab, _ in parsed.eqrefs],
                   [(src, asset(src)) for src, _, _ in parsed.images],
                   sorted(outputs.items()), citations)

@@ -157,12 +157,18 @@ def _parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
+        opened = e.context and e.context_mark and ("flow sequence" in e.context or "flow mapping" in e.context)
+        if opened:  # an unclosed [ or {: point at where it was opened, not at the line where the parser gave up
+            mark = e.context_mark
         line = first_line + (mark.line if mark else 0)
         col = (mark.column + 1) if mark else 1
         last = first_line + text.rstrip("\n").count("\n")
         if line > last:  # the parser stopped at the end of the front matter: point at its last line
             line, col = last, len(text.rstrip("\n").split("\n")[-1]) + 1
         what = (e.problem or "invalid YAML").strip()
+        if opened:
+            bracket = "[" if "sequence" in e.context else "{"
+            what = f"the '{bracket}' here is never closed ({what})"
         if "could not determine a constructor" in str(e):
             what = f"unsupported YAML tag ({what}); front matter takes plain values only"
         elif "unknown escape character" in what:  # `summary: "$A \in \R^n$"`: TeX in double quotes

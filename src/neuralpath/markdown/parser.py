@@ -99,7 +99,7 @@ class Parsed:
     headings: list[tuple[int, str, str, int]] = field(default_factory=list)  # level, id, text, line
     labels: dict[str, int] = field(default_factory=dict)  # equation label -> number
     label_lines: dict[str, int] = field(default_factory=dict)
-    links: list[tuple[str, str, int]] = field(default_factory=list)  # target id, anchor, line
+    links: list[tuple[str, str, int, int]] = field(default_factory=list)  # target, anchor, line, column
     eqrefs: list[tuple[str, int]] = field(default_factory=list)  # label text, line
     images: list[tuple[str, str, int]] = field(default_factory=list)  # src, alt, line
     code: list[CodeBlock] = field(default_factory=list)
@@ -333,9 +333,12 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                         parsed.warnings.append((cline, "'$$' is not closed, so it shows as text: close the "
                                                 "display math with a line '$$'", "unclosed-math"))
                 elif child.type == "link_open":
-                    found = link_target(child.attrGet("href") or "")
+                    href = child.attrGet("href") or ""
+                    found = link_target(href)
                     if found is not None:
-                        parsed.links.append((*found, cline))
+                        src_line = lines[cline - off] if 0 <= cline - off < len(lines) else ""
+                        at = src_line.find("](" + href)  # the link's column, for located messages
+                        parsed.links.append((*found, cline, at + 2 if at >= 0 else 1))
                 elif child.type == "image":
                     parsed.images.append((child.attrGet("src") or "", child.content, cline))
                 elif child.type == "eqref":
