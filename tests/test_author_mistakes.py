@@ -194,3 +194,16 @@ def test_math_in_a_summary_is_rendered_in_pages_and_plain_in_meta(site):
     assert '<meta name="description" content="Maps A \\in \\R^{m \\times n} to vectors.">' in page
     module = (root / "public/modules/01-algebra/index.html").read_text()
     assert "$A" not in module and "class=katex" in module
+
+
+def test_serve_on_a_busy_port_says_so_before_building(site, cli):
+    import socket
+
+    root = site({f"{MODULE}/01-a.md": note("A", "Text.\n")})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = cli("serve", root, "--port", port, "-q")
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+    assert "serving" not in err and not (root / ".neuralpath" / "serve").exists()

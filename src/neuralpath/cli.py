@@ -58,7 +58,8 @@ def cmd_check(args) -> int:
 
 def cmd_serve(args) -> int:
     from neuralpath.serve import serve
-    return serve(Path(args.site), host=args.host, port=args.port, drafts=args.drafts, open_browser=args.open)
+    return serve(Path(args.site), host=args.host, port=args.port, drafts=args.drafts, open_browser=args.open,
+                 quiet=args.quiet)
 
 
 def cmd_new(args) -> int:
@@ -127,6 +128,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--drafts", action="store_true")
     s.add_argument("--open", action="store_true", help="open the site in a web browser")
+    s.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     s.set_defaults(func=cmd_serve)
 
     n = sub.add_parser("new", help="create a new note or article with valid front matter",

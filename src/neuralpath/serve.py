@@ -299,9 +299,23 @@ async def _disconnected(receive) -> None:
         pass
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before building when the address cannot be listened on (a port in use, a foreign host)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            hint = f"; choose another with --port (e.g. --port {port + 1})" if e.errno in (48, 98) else ""
+            raise UsageError(f"cannot listen on {host}:{port}: {e.strerror}{hint}") from None
+
+
 def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
-          open_browser: bool = False) -> int:
-    dev = DevServer(root, drafts=drafts)
+          open_browser: bool = False, quiet: bool = False) -> int:
+    _check_port(host, port)
+    dev = DevServer(root, drafts=drafts, quiet=quiet)
     if not dev.rebuild(search=True) and dev.builds == 0 and not dev.output.exists():
         # the first build failed and there is nothing to show yet: serve the overlay on an empty site
         dev.output.mkdir(parents=True, exist_ok=True)
