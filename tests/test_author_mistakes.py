@@ -98,11 +98,13 @@ def test_new_site_carries_the_macros_and_builds(tmp_path, cli):
 
 
 def test_tex_in_a_double_quoted_summary_says_to_use_single_quotes(site, cli):
-    root = site({f"{MODULE}/01-a.md": '---\ntitle: "A"\nsummary: "Math $A \\in \\R^n$."\n---\nBody.\n'})
+    root = site({f"{MODULE}/01-a.md": '---\ntitle: "A"\nsummary: "Math $A \\in \\R^n$."\n---\nBody.\n',
+                 f"{MODULE}/02-b.md": note("B", "See [a](note:a) and [a again](note:a).\n")})
     code, out, _ = cli("check", root, "-q")  # check prints its findings on standard output
     assert code == 1
     assert re.search(r"01-a\.md:3:\d+: error: invalid front matter: found unknown escape character; inside double "
                      r"quotes a backslash starts an escape: put text with TeX in single quotes", out)
+    assert out.count("error:") == 1  # links to the note that failed to load are not reported as well
 
 
 def test_no_execute_never_shows_the_output_of_old_code(site, cli):

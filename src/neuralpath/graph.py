@@ -286,6 +286,8 @@ def _check_references(site: Site, report: Report) -> None:
                                  rule="broken-link")
                     continue
             other = site.docs.get(target)
+            if other is None and target in site.content.unreadable:
+                continue  # the file with that id failed to load, and that error is what to fix
             if other is None and target in site.content.drafts_left_out:
                 report.error(path, line, col=col, message=f"link to '{target}', which is a draft (status: draft) and is not built: "
                              "build with --drafts to see it, or publish it before linking", rule="draft-link")

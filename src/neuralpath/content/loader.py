@@ -58,6 +58,7 @@ class Content:
     series: list[Series] = field(default_factory=list)
     assets: list[Path] = field(default_factory=list)  # images and other files beside notes
     drafts_left_out: set[str] = field(default_factory=set)  # ids of drafts not built (no --drafts)
+    unreadable: set[str] = field(default_factory=set)  # ids (from file names) of files that failed to load
 
     @property
     def modules(self) -> list[Module]:
@@ -170,6 +171,8 @@ def load_content(config: Config, report: Report, *, drafts: bool = False) -> Con
                 doc = _load_doc(path, kind, None, report)
                 if doc:
                     content.docs.append(doc)
+                else:
+                    content.unreadable.add(slugify(split_prefix(path.stem)[1]))
         for path in _files(root / "series", (".md",)):
             s = _load_series(path, report)
             if s:
@@ -262,6 +265,8 @@ def _load_notes(mdir: Path, module: Module, content: Content, report: Report, pl
         if doc:
             module.notes.append(doc)
             content.docs.append(doc)
+        else:  # its error is reported; links to it are not reported again as broken
+            content.unreadable.add(slugify(split_prefix(path.stem)[1]))
     module.notes.sort(key=lambda d: d.order)
     _assets(mdir, content)
 
