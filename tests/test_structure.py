@@ -89,7 +89,7 @@ def test_blocks_are_numbered_regions_named_by_kind_number_and_title(built):
     # definitions, assumptions and results each have their own sequence; theorem and lemma share one
     for anchor, name in [("def-svd", "Definition&nbsp;1"), ("asm-full-rank", "Assumption&nbsp;1"),
                          ("thm-ey", "Theorem&nbsp;1"), ("lem-weyl", "Lemma&nbsp;2"), ("exr-one", "Exercise&nbsp;1")]:
-        m = re.search(rf'<section class="thm [^"]*" id="{anchor}" aria-labelledby="{anchor}-h">'
+        m = re.search(rf'<div class="thm [^"]*" role="region" id="{anchor}" aria-labelledby="{anchor}-h">'
                       rf'<p class="thm-head" id="{anchor}-h"><span class="thm-name">{name}</span>', html)
         assert m, anchor
     assert '<span class="thm-title">(Eckart–Young)</span>' in html

@@ -311,7 +311,9 @@ def _block_open(self, meta: dict, env, ctx: RenderContext) -> str:
     else:
         head = (f'<span class="thm-name">{name}' + (f"&nbsp;{number}" if number else "") + "</span>"
                 + (f' <span class="thm-title">({self.md_inline(title, env)})</span>' if title else ""))
-    return (f'<section class="thm thm-{kind}" id="{escape(anchor)}" aria-labelledby="{escape(anchor)}-h">'
+    # a region landmark named by its head (a div with a role: a <section> without a heading element
+    # is what validators warn about)
+    return (f'<div class="thm thm-{kind}" role="region" id="{escape(anchor)}" aria-labelledby="{escape(anchor)}-h">'
             f'<p class="thm-head" id="{escape(anchor)}-h">{head}<span class="thm-dot">.</span></p>'
             f'<div class="thm-body">\n')
 
@@ -331,8 +333,8 @@ def _blockquote_close(self, tokens, idx, options, env) -> str:
         if kind == "solution":
             return "</div></details>\n"
         if kind == "proof":
-            return '<p class="qed"><span role="img" aria-label="end of proof">∎</span></p></div></section>\n'
-        return "</div></section>\n"
+            return '<p class="qed"><span role="img" aria-label="end of proof">∎</span></p></div></div>\n'
+        return "</div></div>\n"
     return "</div></details>\n" if meta.get("fold") else "</div></div>\n"
 
 
