@@ -197,7 +197,7 @@ def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: Parse
                  sources=sources, root=report.root, cache_path=cache.path, bib=bib)
     with workers.state(**state):
         if workers.can_fork(len(todo), jobs, cache.path is not None):
-            _prerender_math(site, katex, todo, parse, cache, result, progress, jobs)
+            _prerender_math(site, md, katex, todo, sources, parse, cache, result, progress, jobs)
             cache.save()  # the worker processes read the math cache through their own connections
             chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
             with workers.pool(jobs, _worker_init) as pool:
@@ -243,16 +243,15 @@ def _collect(chunks, cache: BuildCache, report: Report, result: Rendered, progre
         task.done()
 
 
-def _prerender_math(site: Site, katex: Katex, todo, parse: ParseResult, cache: BuildCache,
-                    result: Rendered, progress, jobs: int) -> None:
+def _prerender_math(site: Site, md, katex: Katex, todo, sources: dict[str, Source], parse: ParseResult,
+                    cache: BuildCache, result: Rendered, progress, jobs: int) -> None:
     """Render every distinct expression of the bodies to render once, split across processes (bodies
     share many expressions; rendering per body would repeat them in each worker)."""
     wanted: dict[str, tuple[str, bool]] = {}
-    summary_math = [req for text in summary_texts(site) for req in math_requests(_summary_tokens(workers.job()["md"], text), None)]
+    summary_math = [req for text in summary_texts(site) for req in math_requests(_summary_tokens(md, text), None)]
     for tex, display in [*parse.math, *summary_math]:
         if len(tex) <= katex.MAX_TEX:
             wanted.setdefault(katex.key(tex, display), (tex, display))
-    sources = sources_of(site)
     for body_id, _ in todo:  # bodies parsed by an earlier build, rendered again (a linked title changed)
         parsed = site.parsed[body_id]
         if body_id in parse.fresh or parsed.tokens is None:

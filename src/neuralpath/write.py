@@ -306,16 +306,18 @@ class PageWriter:
     fork, and they work while this process does other things), else in this process by `finish`."""
 
     def __init__(self, output: Output, pages, bodies, jobs: int = 0, progress=None):
+        from contextlib import ExitStack
+
         from neuralpath import workers
 
         self.output, self.progress, self.total = output, progress, len(pages)
         self.todo = [p for p in pages if not output.unchanged(p.path, p.key)]
-        self.pool = self.staging = None
-        self._state = None
+        self.staging = None
+        self._workers = ExitStack()  # the workers' state and pool, until `close`
         if workers.can_fork(len(self.todo), jobs, bodies.cache.path is not None):
-            self._state = workers.state(todo=self.todo, output=output, bodies=bodies)
-            self._state.__enter__()
-            self.pool = workers.pool(jobs, _page_worker_init)
+            self._workers.enter_context(workers.state(todo=self.todo, output=output, bodies=bodies))
+            # leaving the pool's context terminates it (after `finish` has joined it, a no-op)
+            self.pool = self._workers.enter_context(workers.pool(jobs, _page_worker_init))
             spans = [(i, min(i + 32, len(self.todo))) for i in range(0, len(self.todo), 32)]
             self.staging = self.pool.imap_unordered(_stage_pages, spans)
 
@@ -345,12 +347,7 @@ class PageWriter:
 
     def close(self) -> None:
         """Stop the workers (if still running) and forget their state."""
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool = None
-        if self._state is not None:
-            self._state.__exit__(None, None, None)
-            self._state = None
+        self._workers.close()
 
 
 def _page_worker_init() -> None:
