@@ -65,7 +65,8 @@ class Site:
     def doc_at(self, path) -> str | None:
         """The id of the document whose source file is `path` (relative links to notes' files)."""
         by_path = self.__dict__.get("_by_path")
-        if by_path is None:
+        if by_path is None:  # on first use: resolving every source path costs ~60 ms at 1,000 notes
+            # and most builds have no relative link to a file
             by_path = {str(d.source.path.resolve()): d.id for d in self.docs.values()}
             object.__setattr__(self, "_by_path", by_path)
         return by_path.get(str(Path(path).resolve()))
