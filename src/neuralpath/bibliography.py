@@ -351,7 +351,7 @@ class Bibliography:
         def heading(tag: str, text: str, hid: str) -> str:
             hid = hid if hid not in taken else f"{hid}-list"
             return (f'<{tag} id="{hid}">{text} <a class="header-anchor" href="#{hid}" '
-                    f'aria-label="Link to this section">#</a></{tag}>\n')
+                    f'aria-label="Link to section “{text}”">#</a></{tag}>\n')
 
         def items(ws: list[Work]) -> str:
             return ('<ul class="reference-list">\n'

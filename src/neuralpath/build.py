@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuralpath import incremental
+from neuralpath.history import last_changed
 from neuralpath.cache import BuildCache
 from neuralpath.config import load_config
 from neuralpath.content.loader import load_content_cached
@@ -157,8 +158,11 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     search_built = ((opts.search and pagefind_available())
                     or (opts.reuse_search and (out / shard_dir(used[0]) / "pagefind-entry.json").is_file()))
     notebooks = site_notebooks(site, executed.results, config)
+    with_page = [d for d in site.docs.values() if d.has_page]
+    dates = last_changed(config.content_dir, [d.source.path for d in with_page])
     layout = Layout(site, bodies, executed.extras, css=sheets["css"][0], katex_css=sheets["katex_css"][0],
                     summaries=rendered.summaries,
+                    changed={d.id: dates[d.source.path.resolve()] for d in with_page if d.source.path.resolve() in dates},
                     engine=incremental.tool_versions(),
                     search_base=f"{config.base_path}{shard_dir(used[0])}/", search_built=search_built,
                     search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]),

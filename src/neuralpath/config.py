@@ -26,6 +26,9 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple, object]]] = {
         "author_role": (str, ""),
         "author_bio": (str, ""),
         "language": (str, "en"),
+        # each note's "Report an error" link, e.g. "https://github.com/o/r/issues/new?title=Error+in+{path}";
+        # {path} (source file from the site root), {id}, {title} and {url} are filled in, URL-encoded
+        "report_error_url": (str, ""),
     },
     "build": {
         "content_dir": (str, "content"),
@@ -132,6 +135,7 @@ def load_config(root: Path, report: Report) -> Config:
         if section not in SCHEMA:
             report.warning(path, _line_of(path, section),
                            f"unknown section [{section}]{_suggest(section, SCHEMA)}", rule="config")
+    _check_report_url(path, values["site"], report)
     # the documented site macros, which the site's [math.macros] extend or override
     macros = {**DEFAULT_MACROS, **{str(k): str(v) for k, v in values["math"]["macros"].items()}}
     bib = values["bibliography"]
@@ -149,6 +153,33 @@ def load_config(root: Path, report: Report) -> Config:
     return Config(root=root, content_dir=content_dir.resolve(), output_dir=output_dir.resolve(),
                   has_file=has_file, site=values["site"], build=values["build"],
                   reading=values["reading"], macros=macros, bibliography=bib)
+
+
+REPORT_FIELDS = ("path", "id", "title", "url")
+
+
+def _check_report_url(path: Path, site: dict, report: Report) -> None:
+    """[site] report_error_url: an http(s) or mailto address whose {placeholders} are the known fields."""
+    import string
+    url = site["report_error_url"]
+    if not url:
+        return
+    line = _line_of(path, "report_error_url")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(url) if f is not None]
+    except ValueError as e:
+        report.error(path, line, f"[site] report_error_url: {e}; write a literal brace as {{{{ or }}}}", rule="config")
+        site["report_error_url"] = ""
+        return
+    unknown = [f for f in fields if f not in REPORT_FIELDS]
+    if unknown:
+        report.error(path, line, f"[site] report_error_url: unknown placeholder {{{unknown[0]}}}; use "
+                     + ", ".join(f"{{{f}}}" for f in REPORT_FIELDS), rule="config")
+        site["report_error_url"] = ""
+    elif not url.startswith(("https://", "http://", "mailto:")):
+        report.error(path, line, "[site] report_error_url must start with https://, http:// or mailto:",
+                     rule="config")
+        site["report_error_url"] = ""
 
 
 def _line_of(path: Path, needle: str) -> int:

@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neuralpath.history import repo_state
 from neuralpath.cache import ENGINE, BuildCache, digest
 from neuralpath.write import MARKER, as_recorded
 
@@ -82,7 +83,7 @@ def feed_key(site_cfg: dict, entries: list) -> str:
 
 def manifest(config, options, env_vars: list[str]) -> str:
     """Everything a build reads, by size and mtime (content files, neuralpath.toml, the environment
-    variables notes require, the options, the date): when it matches an output folder's record,
+    variables notes require, the options, the date, the git commit, which dates the notes): when it matches an output folder's record,
     that folder is already what this build would write."""
     files = []
     for folder, dirs, names in os.walk(config.content_dir):
@@ -100,7 +101,7 @@ def manifest(config, options, env_vars: list[str]) -> str:
     env = {v: bool(os.environ.get(v)) for v in env_vars}
     o = options
     return digest(ENGINE, tool_versions(), dt.date.today().isoformat(), cfg_state, bib_state, files, env, o.drafts,
-                  o.execute, o.search, o.reuse_search)
+                  o.execute, o.search, o.reuse_search, repo_state(config.content_dir))
 
 
 # -- what an output folder holds ---------------------------------------------------------------------

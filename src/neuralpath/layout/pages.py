@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Callable
 from itertools import groupby
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -144,8 +145,9 @@ class Layout:
     def __init__(self, site: Site, bodies, extras: dict[str, dict] | None = None,
                  css: str = "", katex_css: str = "", engine: str = "", search_base: str = "", search_merge: str = "",
                  search_built: bool = True, summaries: dict[str, str] | None = None,
-                 notebooks: dict[str, str] | None = None):
+                 notebooks: dict[str, str] | None = None, changed: dict[str, dt.date] | None = None):
         self.site = site
+        self.changed = changed or {}  # doc id -> date its source last changed (history.py)
         self.notebooks = notebooks or {}  # doc id -> output path of its notebook (notebook_export.py)
         # bodies.key(id) / bodies.html(id) for docs, and "part:<slug>", "module:<slug>", "series:<id>"
         self.bodies = bodies
@@ -161,6 +163,7 @@ class Layout:
             site=cfg.site, root=self.root, build_date=self.build_date, fmt_date=fmt_date,
             minutes=lambda d: site.reading_minutes.get(d.id, 1), first_member=self.first_member,
             written_in=lambda m: sum(1 for n in m.notes if n.has_page),
+            written_members=lambda ser: sum(1 for i in ser.members if i in site.docs and site.docs[i].has_page),
             part_note_count=lambda p: sum(len(m.notes) for m in p.modules),
             written_ids=lambda mods: [n.id for m in mods for n in m.notes if n.has_page],
             nav_pages=[p for p in site.pages() if p.has_page], asset=lambda n: f"{self.root}assets/{n}",
@@ -204,7 +207,7 @@ class Layout:
         s, fp = self.site, self.fingerprint
         return digest(self.globals_key, fp(s.parts), [fp(d) for d in s.docs.values()], fp(list(s.series.values())),
                       sorted((k, tuple(v)) for k, v in s.backlinks.items()), sorted(self.extras.items()),
-                      sorted(self.notebooks.items()),
+                      sorted(self.notebooks.items()), sorted((i, d.isoformat()) for i, d in self.changed.items()),
                       sorted((t, tuple(d.id for d in docs)) for t, docs in s.tags.items()),
                       [(i, self.bodies.key(i)) for i in sorted(s.intros)])
 
@@ -258,7 +261,7 @@ class Layout:
     def home(self) -> Page:
         s = self.site
         return self._render("home.html", "index.html", page_kind="home", parts=s.parts, counts=self.counts(),
-                            series=list(s.series.values()), latest=s.articles()[:6],
+                            series=list(s.series.values()), latest=[a for a in s.articles() if a.has_page][:6],
                             page_title=f"{s.config.site['title']}" + (f" — {s.config.site['tagline']}" if s.config.site['tagline'] else ""))
 
     def part(self, part) -> Page:
@@ -297,7 +300,21 @@ class Layout:
             needs_math=bool(parsed and (parsed.display_math or parsed.inline_math)),
             exec_summary=extra.get("summary", ""), skipped=extra.get("skipped", False),
             missing_vars=extra.get("missing", []),
-            notebook_url=f"{self.root}{self.notebooks[d.id]}" if d.id in self.notebooks else "")
+            notebook_url=f"{self.root}{self.notebooks[d.id]}" if d.id in self.notebooks else "",
+            changed=self.changed.get(d.id), report_url=self.report_url(d))
+
+    def report_url(self, d: Doc) -> str:
+        """[site] report_error_url with the document's {path}, {id}, {title} and {url} filled in, or ""."""
+        template = self.site.config.site.get("report_error_url", "")
+        if not template:
+            return ""
+        cfg = self.site.config
+        try:
+            path = d.source.path.resolve().relative_to(cfg.root).as_posix()
+        except ValueError:
+            path = d.source.path.name
+        values = dict(path=path, id=d.id, title=d.title, url=cfg.site["base_url"].rstrip("/") + "/" + d.url)
+        return template.format_map({k: quote(v, safe="") for k, v in values.items()})
 
     def series_index(self) -> Page:
         return self._render("series_index.html", "series/index.html", page_kind="series-index",
@@ -310,13 +327,18 @@ class Layout:
                             description=plain(ser.summary))
 
     def journal(self) -> Page:
-        arts = self.site.articles()
+        # the dated stream holds what can be read; planned entries go under "Coming", without dates
+        arts = [a for a in self.site.articles() if a.has_page]
         by_year = [(y, list(items)) for y, items in groupby(arts, key=lambda a: a.date.year if a.date else 0)]
+        coming = sorted((a for a in self.site.articles() if not a.has_page), key=lambda a: a.title.lower())
         return self._render("journal.html", "journal/index.html", page_kind="journal", by_year=by_year,
-                            page_title=self._title("Journal"))
+                            coming=coming, page_title=self._title("Journal"))
 
     def essays(self) -> Page:
-        return self._render("essays.html", "essays/index.html", page_kind="essays", articles=self.site.articles(),
+        arts = self.site.articles()
+        written = [a for a in arts if a.has_page]
+        return self._render("essays.html", "essays/index.html", page_kind="essays",
+                            articles=written + [a for a in arts if not a.has_page], written=len(written),
                             page_title=self._title("Every essay"))
 
     def tags(self) -> Page:

@@ -55,7 +55,7 @@ def _ctx(env) -> RenderContext:
 
 def _raw_position(raw: str, pos: int | None) -> int | None:
     """KaTeX reports an offset into the TeX it was given (`katex_source`: labels removed, references
-    replaced, leading space stripped, a tag appended); the offset of the same place in the author's text."""
+    replaced, leading space stripped); the offset of the same place in the author's text."""
     if pos is None:
         return None
     mapping = []  # index in the text given to KaTeX -> index in `raw`
@@ -100,8 +100,8 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
     res = ctx.katex.render(katex_source(tok, ctx), display)
     if res.error:
         line, col = _locate(ctx, tex, line_rel, _raw_position(tex, res.position))
-        # KaTeX's own excerpt ("at position 6: a + \̲u̲n̲…") shows the TeX it was given, with our \tag and
-        # without labels; the file, line and column and the author's TeX say where instead
+        # KaTeX's own excerpt ("at position 6: a + \̲u̲n̲…") shows the TeX it was given, without
+        # labels; the file, line and column and the author's TeX say where instead
         msg = re.sub(r" at position \d+:.*", "", res.error.replace("KaTeX parse error: ", ""), flags=re.S)
         snippet = tex.strip().replace("\n", " ")
         if len(snippet) > 120:
@@ -114,11 +114,15 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
     ctx.math_html.append(res.html)
     slot = f"\x00{len(ctx.math_html) - 1}\x00"  # filled in by render_tokens (NUL never survives parsing)
     if display:
+        # The number is a column of its own beside the equation (not KaTeX's \tag, which sits on top of an
+        # equation wider than the column); the equation scrolls in its box, the number stays in view.
         anchor = f' id="{escape(label_anchor(labels[0]))}"' if labels else ""
         extra = "".join(f'<span id="{escape(label_anchor(l))}"></span>' for l in labels[1:])
-        link = (f'<a class="eq-link" href="#{escape(label_anchor(labels[0]))}" aria-label="Link to equation '
-                f'({number})">#</a>' if labels else "")
-        return f'<div class="math-display"{anchor}>{extra}{slot}{link}</div>\n'
+        # (labelled equations are the numbered ones; the number links to the equation, out of the tab order)
+        num = (f'<a class="eq-num" href="#{escape(label_anchor(labels[0]))}" tabindex="-1">({number})</a>'
+               if labels and number is not None else "")
+        cls = "math-display numbered" if num else "math-display"
+        return f'<div class="{cls}"{anchor}>{extra}<div class="eq-body">{slot}</div>{num}</div>\n'
     return f'<span class="math-inline">{slot}</span>'
 
 
@@ -126,12 +130,10 @@ MATH_TYPES = {"math_inline": False, "math_block": True, "math_block_label": True
 
 
 def katex_source(tok, ctx: RenderContext) -> str:
-    """The TeX sent to KaTeX for a math token: labels removed, references replaced, equation number tagged."""
+    """The TeX sent to KaTeX for a math token: labels removed, references replaced (the equation number
+    is placed beside the rendering by `_math`, not tagged)."""
     body = LABEL_RE.sub("", tok.content)
     body = REF_RE.sub(lambda m: _ref_text(ctx, m.group(2), m.group(1) == "eqref"), body)
-    number = (tok.meta or {}).get("number")
-    if number is not None:
-        body = body + f"\\tag{{{number}}}"
     return body.strip()
 
 
@@ -226,7 +228,10 @@ def _heading_close(self, tokens, idx, options, env) -> str:
     while j >= 0 and tokens[j].type != "heading_open":
         j -= 1
     hid = tokens[j].attrGet("id") if j >= 0 else None
-    link = (f' <a class="header-anchor" href="#{escape(hid)}" aria-label="Link to this section">#</a>'
+    title = "".join(t.content for t in (tokens[j + 1].children or []) if t.type in ("text", "code_inline")) \
+        if j >= 0 and j + 1 < idx else ""
+    name = f"Link to section “{title.strip()}”" if title.strip() else "Link to this section"
+    link = (f' <a class="header-anchor" href="#{escape(hid)}" aria-label="{escape(name)}">#</a>'
             if hid and tokens[j].tag in ("h2", "h3", "h4") else "")
     return f"{link}</{tokens[idx].tag}>\n"
 

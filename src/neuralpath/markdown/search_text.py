@@ -13,7 +13,7 @@ import re
 # "#" of heading and equation anchors are only work for it (and the "#" showed in sub-result titles).
 # A body where an author marked elements for Pagefind (data-pagefind-*) keeps its markup as written:
 # dropping the closing tag of a marked inline element would stretch the mark over the rest.
-_ANCHORS = re.compile(r' ?<a class="(?:header-anchor|eq-link)"[^>]*>[^<]*</a>')
+_ANCHORS = re.compile(r' ?<a class="(?:header-anchor|eq-num)"[^>]*>[^<]*</a>')
 _INLINE = re.compile(r'</?(?:span|a|code|em|strong|sup|sub|small|mark|abbr|kbd|var|samp|del|ins|s|u|b|i)(?:\s[^>]*)?>')
 _BLOCK_ATTRS = re.compile(r'<(p|div|pre|table|thead|tbody|tr|td|th|ul|ol|li|blockquote|figure|figcaption|dl|dt|dd)'
                           r'\s[^>]*>')

@@ -163,15 +163,20 @@
     tools.querySelector("[data-progress-import]").addEventListener("change", function (e) {
       var f = e.target.files[0];
       if (!f) return;
+      var bad = new Error(f.name + " is not a progress file: choose a file made by Export progress");
       f.text().then(function (t) {
-        var d = JSON.parse(t);
-        if (!d || typeof d.read !== "object") throw new Error("not a progress file");
+        var d;
+        try { d = JSON.parse(t); } catch (e) { throw bad; }
+        if (!d || typeof d.read !== "object" || d.read === null || Array.isArray(d.read)) throw bad;
         var cur = load();
         Object.keys(d.read).forEach(function (k) { cur.read[k] = d.read[k]; });
         if (d.last && !cur.last) cur.last = d.last;
         save(cur); render();
-        status.textContent = "Imported; " + Object.keys(cur.read).length + " notes marked as read.";
-      }).catch(function (err) { status.textContent = "Could not import: " + err.message; });
+        var k = Object.keys(cur.read).length;
+        status.textContent = "Imported; " + k + (k === 1 ? " note" : " notes") + " marked as read.";
+      }).catch(function (err) {
+        status.textContent = "Could not import: " + (err === bad ? err.message : "the file could not be read");
+      }).then(function () { e.target.value = ""; });
     });
   }
 })();
@@ -221,7 +226,12 @@
       clone.removeAttribute("id");
       clone.removeAttribute("aria-labelledby");
       clone.querySelectorAll("[id]").forEach(function (n) { n.removeAttribute("id"); });
-      clone.querySelectorAll(".eq-link, details.solution").forEach(function (n) { n.remove(); });
+      clone.querySelectorAll("details.solution").forEach(function (n) { n.remove(); });
+      clone.querySelectorAll(".eq-body").forEach(function (n) {
+        n.classList.remove("is-wide", "is-scrolled", "at-end");
+        n.removeAttribute("tabindex"); n.removeAttribute("role"); n.removeAttribute("aria-label");
+      });
+      clone.querySelectorAll(".eq-num").forEach(function (n) { n.removeAttribute("href"); });
       t.appendChild(clone);
     } else {
       var h = document.createElement("strong"); h.textContent = a.getAttribute("data-preview-title"); t.appendChild(h);
@@ -229,6 +239,16 @@
       if (s) { var p = document.createElement("p"); p.textContent = s; t.appendChild(p); }
     }
     document.body.appendChild(t);
+    // an equation wider than the preview is scaled down to fit, never clipped
+    var wide = [];
+    t.querySelectorAll(".eq-body").forEach(function (n) {
+      var k = n.querySelector(".katex-display");
+      if (k && n.scrollWidth > n.clientWidth + 1) wide.push([k, n.clientWidth / n.scrollWidth]);
+    });
+    if (wide.length) {
+      t.style.width = t.offsetWidth + "px";  // at its widest: scaling must not let it shrink
+      wide.forEach(function (w) { w[0].style.zoom = (Math.floor(w[1] * 1000) / 1000).toString(); });
+    }
     var r = a.getBoundingClientRect();
     var left = Math.max(8, Math.min(r.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - t.offsetWidth - 8));
     t.style.left = left + "px"; t.style.top = (r.bottom + window.scrollY + 6) + "px";
@@ -242,4 +262,96 @@
     a.addEventListener("blur", hide);
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") hide(); });
+})();
+
+// Wide display math: an equation wider than its box fades at the edge that has more and can be scrolled
+// by keyboard (focusable, named); its natural width in em (--eq-em) lets print scale it to the page.
+(function () {
+  "use strict";
+  var bodies = document.querySelectorAll(".eq-body");
+  if (!bodies.length) return;
+  function naturalEm(body) {
+    var html = body.querySelector(".katex-html");
+    if (!html) return 0;
+    var range = document.createRange();
+    range.selectNodeContents(html);
+    var w = range.getBoundingClientRect().width;
+    var fs = parseFloat(getComputedStyle(html).fontSize) || 16;
+    return w / fs;
+  }
+  function edgeState(body) {  // read only
+    var max = body.scrollWidth - body.clientWidth;
+    return [body.scrollLeft > 1, max > 1 && body.scrollLeft >= max - 1];
+  }
+  function setEdges(body, st) {  // write only
+    body.classList.toggle("is-scrolled", st[0]);
+    body.classList.toggle("at-end", st[1]);
+  }
+  function edges(body) { setEdges(body, edgeState(body)); }
+  function measure() {
+    // every read first, then every write: interleaving them would lay the page out once per equation
+    var seen = [];
+    bodies.forEach(function (body) {
+      var wide = body.scrollWidth > body.clientWidth + 1;
+      seen.push([naturalEm(body), wide, wide ? edgeState(body) : null]);
+    });
+    bodies.forEach(function (body, i) {
+      var em = seen[i][0], wide = seen[i][1];
+      if (em > 36) body.style.setProperty("--eq-em", em.toFixed(2));  // only these can need scaling in print
+      if (wide) setEdges(body, seen[i][2]);
+      if (wide === body.classList.contains("is-wide")) return;
+      body.classList.toggle("is-wide", wide);
+      if (wide) {
+        var num = body.parentNode.querySelector(".eq-num");
+        body.tabIndex = 0;
+        body.setAttribute("role", "group");
+        body.setAttribute("aria-label", (num ? "Equation " + num.textContent : "Equation") +
+                          ", wider than the page: scroll sideways to read it");
+      } else {
+        body.removeAttribute("tabindex"); body.removeAttribute("role"); body.removeAttribute("aria-label");
+        body.classList.remove("is-scrolled", "at-end");
+      }
+    });
+  }
+  bodies.forEach(function (body) {
+    body.addEventListener("scroll", function () { edges(body); }, { passive: true });
+  });
+  measure();
+  var pending = false;
+  window.addEventListener("resize", function () {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(function () { pending = false; measure(); });
+  });
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(measure);
+})();
+
+// "On this page": the link of the section being read is marked (aria-current) as the reader scrolls.
+(function () {
+  "use strict";
+  var toc = document.getElementById("toc");
+  if (!toc) return;
+  var links = [], heads = [];
+  toc.querySelectorAll("a[href^='#']").forEach(function (a) {
+    var h = document.getElementById(decodeURIComponent(a.getAttribute("href").slice(1)));
+    if (h) { links.push(a); heads.push(h); }
+  });
+  if (!heads.length) return;
+  var current = null, pending = false;
+  function update() {
+    pending = false;
+    var line = Math.min(160, window.innerHeight / 4), at = -1;
+    for (var i = 0; i < heads.length; i++) {
+      if (heads[i].getBoundingClientRect().top <= line) at = i; else break;
+    }
+    var a = at >= 0 ? links[at] : null;
+    if (a === current) return;
+    if (current) current.removeAttribute("aria-current");
+    if (a) a.setAttribute("aria-current", "location");
+    current = a;
+  }
+  window.addEventListener("scroll", function () {
+    if (!pending) { pending = true; requestAnimationFrame(update); }
+  }, { passive: true });
+  update();
 })();
