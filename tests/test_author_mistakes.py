@@ -209,3 +209,45 @@ def test_serve_on_a_busy_port_says_so_before_building(site, cli):
         code, _, err = cli("serve", root, "--port", port, "-q")
     assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
     assert "serving" not in err and not (root / ".neuralpath" / "serve").exists()
+
+
+def test_an_impossible_date_is_a_located_error_not_a_crash(site, cli):
+    root = site({"content/journal/a.md": '---\ntitle: "A"\nsummary: "S."\ndate: 2024-13-01\n---\nText.\n',
+                 "content/journal/b.md": '---\ntitle: "B"\nsummary: "S."\ndate: 2023-02-29\n---\nText.\n'})
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 1
+    assert ("a.md:4:7: error: invalid front matter: '2024-13-01' is not a real date (month must be in 1..12); "
+            "write it as YYYY-MM-DD") in err
+    assert "b.md:4:7: error: invalid front matter: '2023-02-29' is not a real date" in err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def test_tex_that_only_mathjax_accepts_says_what_katex_needs(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "Let $p_\\boldsymbol{\\theta}(x)$ be a density, $e^\\mathrm x$ "
+                                                "and $\\mbox{if } x > 0$.\n\n$$\n\\require{cancel} a\n$$\n")})
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 1
+    assert ("01-a.md:5:8: error: TeX error: Got function '\\boldsymbol' with no arguments as subscript in "
+            "`p_\\boldsymbol{\\theta}(x)`; KaTeX needs braces around a command used as a subscript (MathJax does "
+            "not): write `_{\\boldsymbol{\\theta}}` for `_\\boldsymbol{\\theta}`") in err
+    assert "Undefined control sequence: \\mbox in `\\mbox{if } x > 0`; KaTeX has no \\mbox: write \\text{...}" in err
+    assert "\\require in `\\require{cancel} a`; KaTeX loads no extensions: remove \\require{...}" in err
+
+
+def test_keep_going_writes_the_site_and_still_fails(site, cli):
+    root = site({
+        f"{MODULE}/01-a.md": note("A", "Bad $\\mbox{x}$ and good $y^2$; see [gone](note:gone).\n"),
+        f"{MODULE}/02-b.md": note("B", "Fine $z$.\n\n```python\nassert 1 == 2, 'boom'\n```\n"),
+    })
+    code, out, err = cli("build", root, "--no-search", "-q")  # without --keep-going: nothing is written
+    assert code == 1 and "build failed: 3 errors" in err
+    assert not (root / "public").exists()
+    code, out, err = cli("build", root, "--no-search", "-q", "--keep-going")
+    assert code == 1
+    assert f"site written to {root / 'public'} with 3 errors (--keep-going)" in err
+    a = (root / "public/notes/a/index.html").read_text()
+    assert '<code class="math-error">\\mbox{x}</code>' in a and "<span class=katex>" in a  # the good math too
+    assert (root / "public/notes/b/index.html").is_file() and (root / "public/index.html").is_file()
+    # unchanged since: the output is reused, and the errors are still reported, with exit status 1
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 1 and "01-a.md:5:6: error: TeX error" in err

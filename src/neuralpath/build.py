@@ -90,6 +90,10 @@ def build(root: Path, options: BuildOptions | None = None) -> BuildResult:
                                                            "written": 0, "kept": 0, "removed": 0})
     try:
         _run(config, opts, cache, out, result)
+        if report.errors:  # written under --keep-going, or unchanged since a build that was: still a failure
+            failed = BuildFailed(report)
+            failed.written = out if opts.write else None
+            raise failed
     finally:
         try:
             cache.save()
@@ -146,7 +150,7 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     docs = sum(1 for d in site.docs.values() if d.id in site.parsed)
     stats.update(bodies_rendered=rendered.rendered, math_rendered=rendered.math, docs=docs, **ex)
     _say(opts, f"rendered {rendered.rendered} bodies ({rendered.math} new equations)")
-    if report.errors:
+    if report.errors and not opts.keep_going:  # --keep-going writes the site anyway (and still fails)
         raise BuildFailed(report)
 
     # layout

@@ -96,7 +96,7 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drafts", action="store_true", help="also build notes with status: draft")
     p.add_argument("--no-execute", action="store_true", help="do not run code; use cached outputs where they exist")
     p.add_argument("--rerun", action="store_true", help="run every note's code even if its cached result is valid")
-    p.add_argument("--keep-going", action="store_true", help="report every failing note, not only the first")
+    p.add_argument("--keep-going", action="store_true", help="report every error, not only the first, and write the site anyway (the exit status is still 1)")
     p.add_argument("--clean", action="store_true", help="ignore build caches (parsed notes, math, pages)")
     p.add_argument("--no-search", action="store_true", help="skip the Pagefind search index")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
@@ -168,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     except BuildFailed as e:
         print(e.report.as_text(), file=sys.stderr)
         n = len(e.report.errors)
-        print(f"build failed: {n} error{'s' if n != 1 else ''}", file=sys.stderr)
+        if e.written is not None:
+            print(f"site written to {e.written} with {n} error{'s' if n != 1 else ''} (--keep-going): each "
+                  "expression that failed shows as its source, in red; fix the errors above and build again",
+                  file=sys.stderr)
+        else:
+            print(f"build failed: {n} error{'s' if n != 1 else ''}", file=sys.stderr)
         return 1
     except UsageError as e:
         print(f"neuralpath: error: {e}", file=sys.stderr)

@@ -82,6 +82,7 @@ class BuildFailed(Exception):
 
     def __init__(self, report: Report):
         super().__init__(f"{len(report.errors)} error(s)")
+        self.written = None  # the output folder, when the site was written despite the errors (--keep-going)
         self.report = report
 
 

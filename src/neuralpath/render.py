@@ -234,8 +234,11 @@ def _collect(chunks, cache: BuildCache, report: Report, result: Rendered, progre
             report.findings.extend(findings)
             result.copies.update(copies)
             result.rendered += 1
-            if not any(f.severity == "error" for f in findings):
-                cache.put_body(body_id, key, html, search, findings)
+            # a body with errors is kept for this build's pages (--keep-going writes them) under a key no
+            # later build will match: its errors may come from outside the body (a missing image), so it is
+            # always rendered again
+            failed = any(f.severity == "error" for f in findings)
+            cache.put_body(body_id, f"failed:{key}" if failed else key, html, search, findings)
             if task:
                 task.advance()
         cache.save()  # short write transactions: another build on this site waits briefly

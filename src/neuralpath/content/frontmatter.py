@@ -179,6 +179,14 @@ def _parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple
     except yaml.YAMLError as e:
         report.error(path, first_line, f"invalid front matter: {e}", rule="front-matter")
         return None, {}
+    except (ValueError, OverflowError) as e:  # a well-formed value that cannot exist, e.g. 2024-13-01
+        bad = _impossible_scalar(node)
+        line = first_line + (bad.start_mark.line if bad is not None else 0)
+        col = bad.start_mark.column + 1 if bad is not None else 1
+        what = (f"'{bad.value}' is not a real date ({e}); write it as YYYY-MM-DD with a month 1-12 and a day "
+                f"that month has, or quote it to keep it as text" if bad is not None else f"impossible value ({e})")
+        report.error(path, line, f"invalid front matter: {what}", col=col, rule="front-matter")
+        return None, {}
     finally:
         loader.dispose()
     if data is None:
@@ -192,6 +200,26 @@ def _parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple
         if isinstance(key_node, yaml.ScalarNode):
             lines[str(key_node.value)] = first_line + key_node.start_mark.line
     return {str(k): v for k, v in data.items()}, lines
+
+
+def _impossible_scalar(node):
+    """The first timestamp-tagged scalar under `node` that YAML's constructor cannot turn into a date."""
+    import yaml
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop(0)
+        if isinstance(n, yaml.ScalarNode):
+            if n.tag == "tag:yaml.org,2002:timestamp":
+                try:
+                    yaml.SafeLoader("").construct_yaml_timestamp(n)
+                except (ValueError, OverflowError):
+                    return n
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack += [k, v]
+        elif isinstance(n, yaml.SequenceNode):
+            stack += list(n.value)
+    return None
 
 
 def _first_alias(node):

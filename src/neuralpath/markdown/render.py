@@ -106,9 +106,7 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
         snippet = tex.strip().replace("\n", " ")
         if len(snippet) > 120:
             snippet = snippet[:117] + "..."
-        m = re.search(r"Undefined control sequence: (\\[A-Za-z]+)", msg)
-        hint = (f"; if {m.group(1)} is a macro of this site, define it under [math.macros] in neuralpath.toml, "
-                f'e.g. "\\{m.group(1)}" = "..."' if m else "")
+        hint = _tex_hint(msg, tex)
         ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`{hint}", col=col, rule="tex")
         return f'<code class="math-error">{escape(tex)}</code>'
     ctx.math_html.append(res.html)
@@ -124,6 +122,35 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
         cls = "math-display numbered" if num else "math-display"
         return f'<div class="{cls}"{anchor}>{extra}<div class="eq-body">{slot}</div>{num}</div>\n'
     return f'<span class="math-inline">{slot}</span>'
+
+
+# TeX that MathJax accepts and KaTeX does not: what to write instead (the author's notes may come from
+# Jupyter Book, Quarto or a MathJax site)
+_MATHJAX_ONLY = {
+    "\\mbox": "KaTeX has no \\mbox: write \\text{...}",
+    "\\bbox": "KaTeX has no \\bbox: write \\colorbox{color}{...} or \\boxed{...}",
+    "\\require": "KaTeX loads no extensions: remove \\require{...}",
+    "\\eqalign": "KaTeX has no \\eqalign: write \\begin{aligned}...\\end{aligned}",
+}
+
+
+def _tex_hint(msg: str, tex: str) -> str:
+    """What to change, for the KaTeX errors authors meet most (MathJax-only forms, macros of the site)."""
+    m = re.search(r"Got function '(\\[A-Za-z]+)' with no arguments as (sub|super)script", msg)
+    if m:
+        cmd, mark = m.group(1), "_" if m.group(2) == "sub" else "^"
+        arg = re.search(re.escape(mark) + r"\s*" + re.escape(cmd) + r"\s*(\{(?:[^{}]|\{[^{}]*\})*\}|\S)?", tex)
+        shown = f"{mark}{cmd}{arg.group(1) or ''}" if arg else f"{mark}{cmd}..."
+        fixed = f"{mark}{{{cmd}{arg.group(1) or ''}}}" if arg else f"{mark}{{{cmd}...}}"
+        return (f"; KaTeX needs braces around a command used as a {m.group(2)}script (MathJax does not): "
+                f"write `{fixed}` for `{shown}`")
+    m = re.search(r"Undefined control sequence: (\\[A-Za-z]+)", msg)
+    if m:
+        if m.group(1) in _MATHJAX_ONLY:
+            return "; " + _MATHJAX_ONLY[m.group(1)]
+        return (f"; if {m.group(1)} is a macro of this site, define it under [math.macros] in neuralpath.toml, "
+                f'e.g. "\\{m.group(1)}" = "..."')
+    return ""
 
 
 MATH_TYPES = {"math_inline": False, "math_block": True, "math_block_label": True, "math_inline_double": True}
