@@ -202,32 +202,44 @@ def _parse_yaml(path: Path, text: str, first_line: int, report: Report) -> tuple
     return {str(k): v for k, v in data.items()}, lines
 
 
-def _impossible_scalar(node):
-    """The first timestamp-tagged scalar under `node` that YAML's constructor cannot turn into a date."""
+def _walk(node):
+    """Every node under `node`, depth first; a node reached again (an alias) is yielded again, not expanded."""
     import yaml
+    seen: set[int] = set()
     stack = [node] if node is not None else []
     while stack:
-        n = stack.pop(0)
-        if isinstance(n, yaml.ScalarNode):
-            if n.tag == "tag:yaml.org,2002:timestamp":
-                try:
-                    yaml.SafeLoader("").construct_yaml_timestamp(n)
-                except (ValueError, OverflowError):
-                    return n
-        elif isinstance(n, yaml.MappingNode):
+        n = stack.pop()
+        yield n
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 stack += [k, v]
         elif isinstance(n, yaml.SequenceNode):
             stack += list(n.value)
+
+
+def _impossible_scalar(node):
+    """The first timestamp-tagged scalar under `node` that YAML's constructor cannot turn into a date."""
+    import yaml
+    for n in _walk(node):
+        if isinstance(n, yaml.ScalarNode) and n.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(n)
+            except (ValueError, OverflowError):
+                return n
     return None
 
 
 def _first_alias(node):
-    """The first node reached twice (an alias), walking iteratively; None when the tree has no aliases."""
-    import yaml
-
-    if node is None:
-        return None
+    """The first node reached twice (an alias); None when the tree has no aliases."""
+    seen: set[int] = set()
+    for n in _walk(node):
+        if id(n) in seen:
+            return n
+        seen.add(id(n))
+    return None
     seen: set[int] = set()
     stack = [node]
     while stack:
