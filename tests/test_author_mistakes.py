@@ -251,3 +251,27 @@ def test_keep_going_writes_the_site_and_still_fails(site, cli):
     # unchanged since: the output is reused, and the errors are still reported, with exit status 1
     code, out, err = cli("build", root, "--no-search", "-q")
     assert code == 1 and "01-a.md:5:6: error: TeX error" in err
+
+
+def test_front_matter_of_other_tools_is_read_or_quietly_ignored(tmp_path, cli):
+    from conftest import write_site
+    root = write_site(tmp_path / "notes", {
+        "a.md": '---\ntitle: "A"\ndescription: "Jekyll summary."\nlayout: post\npermalink: /a/\nnav_order: 2\n---\nA.\n',
+        "b.md": '---\ntitle: "B"\nweight: 1\nlayout: post\njupytext: {formats: md}\ndate: 2024-05-06\n---\nB.\n',
+        "c.md": '---\ntitle: "C"\ndraft: true\n---\nC.\n',
+        "d.md": '---\ntitle: "D"\ntitel: typo\nweight: heavy\n---\nD.\n',
+    }, toml=None)
+    code, out, err = cli("build", root, "--no-search")
+    assert code == 1  # a foreign key read as ours is checked as ours, and named as the author wrote it
+    assert "d.md:4:1: error: front matter field 'weight' must be an integer, got 'heavy'" in err
+    (root / "d.md").write_text('---\ntitle: "D"\ntitel: typo\nweight: 3\n---\nD.\n')
+    code, out, err = cli("build", root, "--no-search")
+    assert code == 0, err
+    assert err.count("front matter keys of other tools were ignored") == 1
+    assert "jupytext (1 file), layout (2 files), permalink (1 file)" in err
+    assert "d.md:3:1: warning: unknown front matter field 'titel' for a note; did you mean 'title'?" in err
+    pub = root / "public"
+    assert '<meta name="description" content="Jekyll summary.">' in (pub / "notes/a/index.html").read_text()
+    assert not (pub / "notes/c").exists()  # draft: true is a draft
+    home = (pub / "index.html").read_text()
+    assert home.index(">B<") < home.index(">A<")  # weight 1 before nav_order 2

@@ -33,6 +33,7 @@ class Report:
 
     root: Path | None = None
     findings: list[Finding] = field(default_factory=list)
+    ignored_keys: dict = field(default_factory=dict)  # other tools' front-matter keys -> files (loader.py)
 
     def relative(self, path: Path | str) -> str:
         p = Path(path)

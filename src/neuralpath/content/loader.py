@@ -37,13 +37,27 @@ SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".neuralpat
 STR, INT, LIST, DATE = "string", "integer", "list of strings", "date (YYYY-MM-DD)"
 FIELDS = {
     "note": {"title": STR, "summary": STR, "status": STR, "id": STR, "order": INT, "prerequisites": LIST,
-             "tags": LIST, "requires": LIST, "further_reading": LIST},
+             "tags": LIST, "requires": LIST, "further_reading": LIST, "date": DATE},
     "article": {"title": STR, "summary": STR, "status": STR, "id": STR, "date": DATE, "tags": LIST,
                 "further_reading": LIST},
     "page": {"title": STR, "summary": STR, "id": STR, "status": STR, "further_reading": LIST},
     "part": {"title": STR, "summary": STR, "order": INT},
     "module": {"title": STR, "summary": STR, "order": INT, "number": INT, "requires": LIST},
     "series": {"title": STR, "summary": STR, "members": LIST, "id": STR},
+}
+# Front-matter keys of other tools (Jekyll, Hugo, MkDocs, Jupyter Book/MyST, Jupytext, Quarto). Those that
+# mean something here are read as our own key; the rest are accepted without a warning per file, and one
+# summary line says which were ignored (a typo of one of our keys still gets its own warning).
+FOREIGN_SAME = {"weight": "order", "nav_order": "order", "sidebar_position": "order", "description": "summary",
+                "subtitle": "summary"}
+FOREIGN_IGNORED = {
+    "layout", "permalink", "categories", "category", "author", "authors", "excerpt", "published", "redirect_from",
+    "redirect_to", "nav_exclude", "parent", "grand_parent", "has_children", "has_toc", "toc", "sidebar", "comments",
+    "image", "images", "slug", "aliases", "lastmod", "publishdate", "expirydate", "keywords", "url", "type", "menu",
+    "linktitle", "hide", "template", "icon", "search", "jupytext", "kernelspec", "jupyter", "language_info",
+    "myst", "numbering", "exports", "downloads", "short_title", "license", "github", "doi", "venue", "subject",
+    "abstract", "format", "execute", "engine", "bibliography", "editor", "number-sections", "lang", "filters",
+    "crossref", "citation", "csl", "date-modified", "title-block-banner", "code-fold", "reference-location",
 }
 REQUIRED = {"note": ("title", "summary"), "article": ("title", "summary", "date"), "page": ("title",),
             "part": ("title",), "module": ("title",), "series": ("title", "summary", "members")}
@@ -80,13 +94,35 @@ def _order(explicit, prefix: int | None, name: str) -> tuple:
     return (key if key is not None else 10**9, name)
 
 
+def _with_foreign_keys(meta: dict, schema: dict, report: Report) -> tuple[dict, dict]:
+    """`meta` with other tools' keys read as ours (`weight` as `order`, `draft: true` as `status: draft`,
+    `description` as `summary`) where ours is not given too, and their other keys dropped (counted in
+    `report.ignored_keys` for one summary line); and, for each key read from another, the key it was."""
+    out, origin = {}, {}
+    for key, val in meta.items():
+        if key in schema:
+            out[key] = val
+        elif key in FOREIGN_SAME and FOREIGN_SAME[key] in schema and FOREIGN_SAME[key] not in meta:
+            out.setdefault(FOREIGN_SAME[key], val)
+            origin[FOREIGN_SAME[key]] = key
+        elif key == "draft" and "status" in schema and "status" not in meta and isinstance(val, bool):
+            if val:
+                out["status"], origin["status"] = "draft", key
+        elif key in FOREIGN_IGNORED or key in FOREIGN_SAME or key == "draft":
+            report.ignored_keys[key] = report.ignored_keys.get(key, 0) + 1
+        else:
+            out[key] = val  # unknown: validate warns, with a suggestion
+    return out, origin
+
+
 def validate(source: Source, kind: str, report: Report, *, plain: bool = False) -> dict:
     """Check front matter types; returns the fields that are valid. Unknown keys are warnings."""
     schema = FIELDS[kind]
     meta, out = source.meta, {}
     path = source.path
-    for key, val in meta.items():
-        line = source.line_of(key)
+    mapped, origin = _with_foreign_keys(meta, schema, report)
+    for key, val in mapped.items():
+        line = source.line_of(origin.get(key, key))
         if key not in schema:
             close = difflib.get_close_matches(key, list(schema), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(schema)}"
@@ -109,8 +145,9 @@ def validate(source: Source, kind: str, report: Report, *, plain: bool = False) 
         if isinstance(val, dt.datetime):
             val = val.date()
         if not ok:
-            report.error(path, line, f"front matter field '{key}' must be a {want}, got {val!r}",
-                         rule="front-matter")
+            article = "an" if want[0] in "aeiou" else "a"
+            report.error(path, line, f"front matter field '{origin.get(key, key)}' must be {article} {want}, "
+                         f"got {val!r}", rule="front-matter")
             continue
         out[key] = val.strip() if isinstance(val, str) else val
     for key in REQUIRED[kind]:
@@ -179,6 +216,10 @@ def load_content(config: Config, report: Report, *, drafts: bool = False) -> Con
                 content.series.append(s)
     else:
         _load_plain(root, config, content, report)
+    if report.ignored_keys:  # one line for the whole site, not one per file
+        keys = ", ".join(f"{k} ({n} file{'s' if n != 1 else ''})" for k, n in sorted(report.ignored_keys.items()))
+        report.warning(root, 1, f"front matter keys of other tools were ignored: {keys}; `weight`, `nav_order`, "
+                       "`description` and `draft` are read as order, summary and status", rule="foreign-keys")
     if not drafts:
         content.drafts_left_out = {d.id for d in content.docs if d.status == "draft"}
         content.docs = [d for d in content.docs if d.status != "draft"]
