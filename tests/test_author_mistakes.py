@@ -275,3 +275,22 @@ def test_front_matter_of_other_tools_is_read_or_quietly_ignored(tmp_path, cli):
     assert not (pub / "notes/c").exists()  # draft: true is a draft
     home = (pub / "index.html").read_text()
     assert home.index(">B<") < home.index(">A<")  # weight 1 before nav_order 2
+
+
+def test_a_folder_without_series_journal_or_prerequisites_gets_no_empty_sections(tmp_path, cli):
+    from conftest import write_site
+    root = write_site(tmp_path / "notes", {"a.md": "# A\n\nText.\n", "b.md": "# B\n\nMore text.\n"}, toml=None)
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 0, err
+    pub = root / "public"
+    for gone in ("series", "journal", "essays", "map"):
+        assert not (pub / gone).exists(), gone
+    home = (pub / "index.html").read_text()
+    nav = home[home.index('<nav class="site-nav"'):home.index("</nav>")]
+    assert ">Series<" not in nav and ">Journal<" not in nav and ">Map<" not in nav and ">Curriculum<" in nav
+    assert "feed.xml" not in home
+    # one series, one essay and one prerequisite bring each back
+    (root / "b.md").write_text('---\ntitle: "B"\nprerequisites: [a]\n---\nMore text.\n')
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 0, err
+    assert (pub / "map/index.html").is_file() and ">Map<" in (pub / "index.html").read_text()

@@ -116,7 +116,7 @@ def test_keyboard_reaches_toc_and_search(browser_context, built):
 
 
 @pytest.mark.parametrize("path", ["/", "/parts/foundations/", "/modules/01-algebra/", "/notes/eigen/",
-                                  "/journal/essay/", "/journal/", "/essays/", "/series/", "/tags/", "/about/",
+                                  "/journal/essay/", "/journal/", "/essays/", "/map/", "/tags/", "/about/",
                                   "/search/", "/missing-page/"])
 def test_no_console_errors(browser_context, built, path):
     page = browser_context.new_page()

@@ -173,6 +173,9 @@ class Layout:
             has_results=RESULTS in site.intros, has_notation=NOTATION in site.intros,
             summary=lambda text: Markup(self.summaries[text]) if text in self.summaries else text,
             has_bibliography=BIBLIOGRAPHY in site.intros,
+            # sections a site without them does not get (no empty page, no navigation entry)
+            has_series=bool(site.series), has_journal=any(d.kind == "article" for d in site.docs.values()),
+            has_map=bool(site.modules) and any(d.prerequisites for d in site.docs.values()),
         )
         data_globals = {k: v for k, v in self.globals.items() if not callable(v)}
         self.globals_key = digest(engine, cfg.site, sorted(cfg.build.items()), self.fingerprint(data_globals),
@@ -227,10 +230,14 @@ class Layout:
                 return pages
         pages = [self.home(), *[self.part(p) for p in s.parts], *[self.module(m) for m in s.modules]]
         pages += [self.doc(d) for d in s.docs.values() if d.has_page]
-        pages += [self.series_index(), *[self.series(x) for x in s.series.values()]]
-        pages += [self.journal(), self.essays(), self.tags(), *[self.tag(t) for t in s.tags]]
+        g = self.globals
+        if g["has_series"]:
+            pages += [self.series_index(), *[self.series(x) for x in s.series.values()]]
+        if g["has_journal"]:
+            pages += [self.journal(), self.essays()]
+        pages += [self.tags(), *[self.tag(t) for t in s.tags]]
         from neuralpath.layout.curriculum_map import render_map
-        if s.modules:
+        if g["has_map"]:
             pages.append(self._render("map.html", "map/index.html", page_kind="map", svg=Markup(render_map(s, self.root)),
                                       page_title=self._title("Curriculum map")))
         if RESULTS in s.intros:
