@@ -210,10 +210,33 @@ def test_plain_folder_of_markdown(tmp_path, cli):
     (folder / "topic" / "second.md").write_text("No heading here.\n")
     code, out, err = cli("build", folder, "-o", tmp_path / "out")
     assert code == 0, err
-    assert "First Heading" in (tmp_path / "out/notes/first/index.html").read_text()
-    assert "Second" in (tmp_path / "out/notes/second/index.html").read_text()
+    first = (tmp_path / "out/notes/first/index.html").read_text()
+    assert "<h1>First Heading</h1>" in first and first.count("<h1") == 1  # the heading is the title, once
+    assert "Second" in (tmp_path / "out/notes/topic-second/index.html").read_text()  # the id follows the path
     home = (tmp_path / "out/index.html").read_text()
     assert "Topic" in home and "My Notes" in home
+
+
+def test_plain_folders_with_same_named_files_and_landing_pages(tmp_path, cli):
+    from conftest import write_site
+    root = write_site(tmp_path / "course", {
+        "README.md": "# My course\n\nStart here.\n",
+        "2023/index.md": "---\nlayout: home\n---\n# Lectures of 2023\n\nThe first year.\n",
+        "2023/lecture1.md": "# Lecture 1 (2023)\n\nSee [next year's](../2024/lecture1.md).\n",
+        "2024/lecture1.md": "# Lecture 1 (2024)\n\nNew.\n",
+        "2024/README.md": "# Lectures of 2024\n\nThe second year.\n",
+    }, toml=None)
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 0, err
+    pub = root / "public"
+    assert sorted(p.name for p in (pub / "notes").iterdir()) == ["2023-lecture1", "2024-lecture1"]
+    old = (pub / "notes/2023-lecture1/index.html").read_text()
+    assert 'href="/notes/2024-lecture1/"' in old
+    module = (pub / "modules/01-2023/index.html").read_text()
+    assert "<h1>Lectures of 2023</h1>" in module and "The first year." in module and module.count("<h1") == 1
+    assert "The second year." in (pub / "modules/02-2024/index.html").read_text()
+    assert "Start here." in (pub / "parts/notes/index.html").read_text()  # the top folder's page
+    assert not (pub / "notes/index").exists() and not (pub / "notes/readme").exists()
 
 
 def test_new_never_overwrites(site, cli):

@@ -187,6 +187,19 @@ def _title_from_body(source: Source) -> str | None:
     return None
 
 
+def _heading_as_title(source: Source) -> tuple[str | None, Source]:
+    """A body that opens with a `# Heading` (as MkDocs, GitHub and Jupyter Book pages do): the heading as
+    the title, and the source with that line blanked (line numbers kept), so the page does not show the
+    title twice. Any other body: (None, source)."""
+    lines = source.body.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    m = re.match(r"^#\s+(.+?)\s*#*\s*$", lines[first]) if first is not None else None
+    if not m:
+        return None, source
+    lines[first] = ""
+    return m.group(1), Source(source.path, source.meta, "\n".join(lines), source.body_line, source.meta_lines)
+
+
 def _read(path: Path, report: Report) -> Source | None:
     if path.suffix == ".ipynb":
         from neuralpath.content.notebook import read_notebook
@@ -255,14 +268,26 @@ def _assets(folder: Path, content: Content) -> None:
                        and os.path.splitext(e.name)[1].lower() in ASSET_SUFFIXES]
 
 
-def _folder_record(folder: Path, kind: str, report: Report) -> tuple[dict, Source]:
-    index = folder / INDEX
+LANDING = (INDEX, "index.md", "README.md", "readme.md", "Readme.md")
+
+
+def _landing(folder: Path) -> Path | None:
+    """A plain folder's own page: `_index.md`, else `index.md` (MkDocs, Jekyll, Hugo, Jupyter Book), else
+    `README.md` (GitHub)."""
+    names = {e.name for e in _entries(folder) if e.is_file()}
+    return next((folder / n for n in LANDING if n in names), None)
+
+
+def _folder_record(folder: Path, kind: str, report: Report, index: Path | None = None) -> tuple[dict, Source]:
+    """A folder's `_index.md` (or, in a plain folder, its landing page `index`): front matter and source."""
+    plain = index is not None  # a plain folder's landing page needs no front matter (its title: its heading)
+    index = index or folder / INDEX
     source = read_source(index, report) if index.is_file() else None
     if source is None:
         source = Source(path=index if index.is_file() else folder, meta={}, body="", body_line=1)
         meta = {}
     else:
-        meta = validate(source, kind, report)
+        meta = validate(source, kind, report, plain=plain)
     return meta, source
 
 
@@ -300,30 +325,38 @@ def _load_module(mdir: Path, part: Part, auto_number: int, report: Report) -> Mo
                   source=source, part=part)
 
 
-def _load_notes(mdir: Path, module: Module, content: Content, report: Report, plain: bool = False) -> None:
+def _load_notes(mdir: Path, module: Module, content: Content, report: Report, plain: bool = False,
+                id_prefix: str = "", skip: Path | None = None) -> None:
     for path in _files(mdir, NOTE_SUFFIXES):
-        doc = _load_doc(path, "note", module, report, plain=plain)
+        if path == skip:
+            continue
+        doc = _load_doc(path, "note", module, report, plain=plain, id_prefix=id_prefix)
         if doc:
             module.notes.append(doc)
             content.docs.append(doc)
         else:  # its error is reported; links to it are not reported again as broken
-            content.unreadable.add(slugify(split_prefix(path.stem)[1]))
+            content.unreadable.add(id_prefix + slugify(split_prefix(path.stem)[1]))
     module.notes.sort(key=lambda d: d.order)
     _assets(mdir, content)
 
 
-def _load_doc(path: Path, kind: str, module: Module | None, report: Report, plain: bool = False) -> Doc | None:
+def _load_doc(path: Path, kind: str, module: Module | None, report: Report, plain: bool = False,
+              id_prefix: str = "") -> Doc | None:
     source = _read(path, report)
     if source is None:
         return None
     meta = validate(source, kind, report, plain=plain)
     prefix, name = split_prefix(path.stem)
-    doc_id = meta.get("id") or slugify(name)
+    doc_id = meta.get("id") or (id_prefix + slugify(name) if slugify(name) else "")
     if not doc_id:
         report.error(path, 1, f"cannot derive an id from the file name '{path.name}'; add 'id:' to the front matter",
                      rule="front-matter")
         return None
-    title = meta.get("title") or _title_from_body(source) or name.replace("-", " ").replace("_", " ").strip().capitalize()
+    heading = None
+    if not meta.get("title") and path.suffix == ".md":
+        heading, source = _heading_as_title(source)
+    title = (meta.get("title") or heading or _title_from_body(source)
+             or name.replace("-", " ").replace("_", " ").strip().capitalize())
     return Doc(kind=kind, id=doc_id, title=title, summary=meta.get("summary", ""),
                status=meta.get("status", "published"), source=source,
                order=_order(meta.get("order"), prefix, name), prerequisites=meta.get("prerequisites", []),
@@ -351,14 +384,30 @@ def _load_plain(root: Path, config: Config, content: Content, report: Report) ->
         nonlocal number
         if folder.resolve() == out or (folder / "neuralpath.toml").is_file() and folder != root:
             return
-        notes = _files(folder, NOTE_SUFFIXES)
+        landing = _landing(folder)  # index.md, README.md or _index.md: the folder's own page
+        notes = [p for p in _files(folder, NOTE_SUFFIXES) if p != landing]
+        if folder == root and landing is not None:  # the top folder's page introduces the whole site
+            pmeta, psource = _folder_record(folder, "part", report, landing)
+            _, part.source = _heading_as_title(psource)
+            part.summary = pmeta.get("summary", "")
         if notes:
             number += 1
             prefix, name = split_prefix(folder.name)
+            own = landing if folder != root else None
+            meta, source = _folder_record(folder, "module", report, own) if own else ({}, Source(
+                path=folder, meta={}, body="", body_line=1))
+            heading = None
+            if own is not None and not meta.get("title"):
+                heading, source = _heading_as_title(source)
+            # a note's id follows its path (week-2/lecture.md is week-2-lecture), so same-named files in
+            # different folders are different notes, and adding a file never renames another
+            rel = folder.relative_to(root).parts
+            id_prefix = "".join(f"{slugify(split_prefix(p)[1])}-" for p in rel if slugify(split_prefix(p)[1]))
             module = Module(id=slugify(name) or "notes", slug=f"{number:02d}-{slugify(name) or 'notes'}",
-                            number=number, title=title, summary="", order=(number, name), requires=[],
-                            source=Source(path=folder, meta={}, body="", body_line=1), part=part)
-            _load_notes(folder, module, content, report, plain=True)
+                            number=number, title=meta.get("title") or heading or title,
+                            summary=meta.get("summary", ""), order=(number, name), requires=meta.get("requires", []),
+                            source=source, part=part)
+            _load_notes(folder, module, content, report, plain=True, id_prefix=id_prefix, skip=landing)
             part.modules.append(module)
         for sub in _subdirs(folder):
             walk(sub, split_prefix(sub.name)[1].replace("-", " ").replace("_", " ").strip().title())
