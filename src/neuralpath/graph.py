@@ -81,7 +81,26 @@ class Site:
         other = self.docs.get(target)
         if rest and other and other.has_page and other.id in self.parsed and rest in self.parsed[other.id].labels:
             return _ref(self.parsed[other.id], rest, self.config.base_path + other.url, other.title)
+        # a label no other form names, held by exactly one other document: as MyST (Jupyter Book), whose
+        # labels are global to the book, means it
+        owners = self._label_owners().get(label, ())
+        if len(owners) == 1 and owners[0] != body_id:
+            other = self.docs[owners[0]]
+            return _ref(self.parsed[other.id], label, self.config.base_path + other.url, other.title)
         return None
+
+    def _label_owners(self) -> dict[str, tuple[str, ...]]:
+        """label -> the documents with a page that define it (built on first use)."""
+        owners = self.__dict__.get("_owners")
+        if owners is None:
+            found: dict[str, list[str]] = {}
+            for d in self.docs.values():
+                if d.has_page and d.id in self.parsed:
+                    for lab in self.parsed[d.id].labels:
+                        found.setdefault(lab, []).append(d.id)
+            owners = {k: tuple(v) for k, v in found.items()}
+            object.__setattr__(self, "_owners", owners)
+        return owners
 
 
 class Ref(NamedTuple):
@@ -313,5 +332,11 @@ def _check_references(site: Site, report: Report) -> None:
                 if doc_id not in backs:
                     backs.append(doc_id)
             if site.resolve_label(doc_id, label) is None:
+                owners = site._label_owners().get(label, ())
+                if len(owners) > 1:
+                    report.error(path, line, f"label '{label}' is defined in several notes ("
+                                 + ", ".join(owners[:4]) + f"): name the one you mean, e.g. '{owners[0]}:{label}'",
+                                 rule="broken-ref")
+                    continue
                 report.error(path, line, f"unknown label '{label}': no equation, theorem-like block or figure has "
                              f"it{_nearest_labels(site, doc_id, label)}", rule="broken-ref")

@@ -24,6 +24,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from neuralpath.content.loader import slugify
 from neuralpath.markdown.callouts import BLOCK_KINDS, RESULT_KINDS, callout_rule
 from neuralpath.markdown.citations import citation_keys, citations_plugin
+from neuralpath.markdown import myst
 
 # Options a fenced code block takes in braces after its language (docs/authoring.md, "Executed code").
 CODE_OPTIONS = ("norun", "raises", "alt", "timeout", "hide-source", "hide-output")
@@ -251,6 +252,7 @@ def create_markdown(allow_html: bool = True) -> MarkdownIt:
 def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
     """Parse a body; `body_line` is the file line where it starts (line numbers below are file lines)."""
     env: dict = {}
+    body = myst.translate(body)  # MyST (Jupyter Book) constructs, rewritten line for line
     tokens = md.parse(body, env)
     parsed = Parsed(tokens=tokens)
     lines = body.split("\n")

@@ -1,0 +1,71 @@
+"""Notes written for other tools build as they are: a small Jupyter Book in MyST Markdown
+(tests/projects/myst-book), checked in the HTML a reader gets."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+PROJECTS = Path(__file__).parent / "projects"
+
+
+@pytest.fixture
+def myst_book(tmp_path, cli):
+    root = tmp_path / "book"
+    shutil.copytree(PROJECTS / "myst-book", root)
+    code, out, err = cli("build", root, "--no-search")
+    assert code == 0, err
+    return root / "public", err
+
+
+def body(pub: Path, note: str) -> str:
+    html = (pub / "notes" / note / "index.html").read_text()
+    return html[html.index('<div class="prose">'):html.index("</article>")]
+
+
+def test_myst_directives_become_blocks_callouts_math_and_code(myst_book):
+    pub, err = myst_book
+    b = body(pub, "chapters-pythagoras")
+    assert re.search(r'<div class="thm thm-theorem" role="region" id="[^"]*thm-pyth"[^>]*>.*?Theorem&nbsp;1</span> '
+                     r'<span class="thm-title">\(Pythagoras\)', b)
+    assert "Proof of <a class=\"blockref\"" in b and "∎" in b
+    assert b.count('class="callout callout-note"') == 1  # {note} in a colon fence
+    assert 'class="callout callout-warning"' in b and "Careful" in b  # {admonition} with :class: warning
+    assert re.search(r'<div class="math-display numbered" id="[^"]*eq-energy">', b)
+    assert '<pre class="stdout">4\n</pre>' in b and "quarto cell" in b  # code-cell and ```{python} ran
+    assert "```{" not in b and ":::" not in b and "{prf:" not in b and ":label:" not in b
+    # an unknown directive is shown as text, not dropped
+    assert "graph TD" in b
+
+
+def test_myst_roles_targets_and_global_labels(myst_book):
+    pub, err = myst_book
+    b = body(pub, "chapters-pythagoras")
+    assert '<h2 id="sec-intro">Introduction' in b and '<a href="#sec-intro">the intro</a>' in b
+    assert b.count('<a class="blockref" href="#eq-thm-pyth"') == 3  # the proof's head, {prf:ref}, {numref}
+    assert re.search(r'<a class="eqref" href="#eq-eq-energy"[^>]*>\(1\)</a>', b)
+    assert "Pythagoras" in b and "500" in b  # {cite} became a citation with a References entry
+    energy = body(pub, "chapters-energy")
+    # MyST labels are global to the book: {eq} of a label in another chapter links there
+    assert 'href="/notes/chapters-pythagoras/#eq-eq-energy"' in energy
+    assert 'class="callout callout-warning"' in energy
+    assert "front matter keys of other tools were ignored: jupytext (1 file), kernelspec (1 file)" in err
+
+
+def test_myst_errors_keep_the_authors_line_numbers(tmp_path, cli):
+    root = tmp_path / "book"
+    shutil.copytree(PROJECTS / "myst-book", root)
+    page = root / "chapters" / "pythagoras.md"
+    lines = page.read_text().split("\n")
+    at = next(i for i, line in enumerate(lines) if "right triangle" in line)
+    lines[at] = "For a right triangle, $a^2 + \\mbox{b}$."
+    page.write_text("\n".join(lines))
+    (root / "chapters" / "third.md").write_text("# Third\n\n```{math}\n:label: eq-energy\nF = ma\n```\n\nSee {eq}`eq-energy`.\n")
+    code, out, err = cli("build", root, "--no-search")
+    assert code == 1
+    assert f"chapters/pythagoras.md:{at + 1}:" in err and "KaTeX has no \\mbox" in err
+    # now two chapters define eq-energy: a reference from a third place must say which
+    assert "chapters/energy.md:16:" in err and "label 'eq-energy' is defined in several notes" in err
