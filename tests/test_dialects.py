@@ -69,3 +69,23 @@ def test_myst_errors_keep_the_authors_line_numbers(tmp_path, cli):
     assert f"chapters/pythagoras.md:{at + 1}:" in err and "KaTeX has no \\mbox" in err
     # now two chapters define eq-energy: a reference from a third place must say which
     assert "chapters/energy.md:16:" in err and "label 'eq-energy' is defined in several notes" in err
+
+
+def test_a_quarto_book_builds(tmp_path, cli):
+    root = tmp_path / "qbook"
+    shutil.copytree(PROJECTS / "quarto-book", root)
+    code, out, err = cli("build", root, "--no-search")
+    assert code == 0, err
+    b = body(root / "public", "lines")
+    assert re.search(r'class="thm thm-definition"[^>]*id="[^"]*def-slope".*?Definition&nbsp;1</span> '
+                     r'<span class="thm-title">\(Slope\)', b, flags=re.S)
+    assert re.search(r'Theorem&nbsp;1</span> <span class="thm-title">\(Line\)', b)
+    assert 'Proof of <a class="blockref" href="#eq-thm-line">Theorem&nbsp;1</a>' in b
+    assert re.search(r'<div class="math-display numbered" id="[^"]*eq-line">', b)
+    assert '<a class="eqref" href="#eq-eq-line" data-preview-eq="eq-eq-line">(1)</a>' in b  # @eq-line
+    assert '<a href="#sec-slopes">Slopes</a>' in b  # @sec-slopes, titled by its heading
+    assert "Euclid (300)" in b  # @euclid300 stays a citation
+    assert 'class="callout callout-warning"' in b and "Vertical lines" in b
+    assert 'class="callout callout-note"' in b and "Why it matters" in b
+    assert '<pre class="stdout">2.0\n</pre>' in b  # the {python} cell ran
+    assert ":::" not in b and "{#" not in b and "#| label" in b  # option lines stay as comments

@@ -26,7 +26,7 @@ from neuralpath.content.frontmatter import read_source
 from neuralpath.content.model import STATUSES, Doc, Module, Part, Series, Source
 from neuralpath.errors import Report
 
-NOTE_SUFFIXES = (".md", ".ipynb")
+NOTE_SUFFIXES = (".md", ".qmd", ".ipynb")
 INDEX = "_index.md"
 PREFIX = re.compile(r"^(\d+)[-_. ](.+)$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -204,7 +204,11 @@ def _read(path: Path, report: Report) -> Source | None:
     if path.suffix == ".ipynb":
         from neuralpath.content.notebook import read_notebook
         return read_notebook(path, report)
-    return read_source(path, report)
+    source = read_source(path, report)
+    if source is not None and path.suffix == ".qmd":  # Quarto: rewritten line for line (markdown/quarto.py)
+        from neuralpath.markdown.quarto import translate
+        source = Source(source.path, source.meta, translate(source.body), source.body_line, source.meta_lines)
+    return source
 
 
 def load_content(config: Config, report: Report, *, drafts: bool = False) -> Content:
@@ -353,7 +357,7 @@ def _load_doc(path: Path, kind: str, module: Module | None, report: Report, plai
                      rule="front-matter")
         return None
     heading = None
-    if not meta.get("title") and path.suffix == ".md":
+    if not meta.get("title") and path.suffix in (".md", ".qmd"):
         heading, source = _heading_as_title(source)
     title = (meta.get("title") or heading or _title_from_body(source)
              or name.replace("-", " ").replace("_", " ").strip().capitalize())

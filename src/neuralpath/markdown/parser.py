@@ -47,7 +47,7 @@ def label_anchor(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", prefix) + "-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)
 
 
-NOTE_FILE = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:|/)([^#?]+\.(?:md|ipynb))(?:#(.*))?$")
+NOTE_FILE = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:|/)([^#?]+\.(?:md|qmd|ipynb))(?:#(.*))?$")
 
 
 def link_target(href: str) -> tuple[str, str] | None:

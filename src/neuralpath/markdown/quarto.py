@@ -1,0 +1,131 @@
+"""Quarto Markdown (`.qmd`) read as this site's Markdown.
+
+Like `myst.py`, a line-for-line translation made before parsing (errors keep the author's line):
+
+- fenced divs `::: {.callout-note}` (and `-warning`, `-tip`, `-important`, `-caution`), with a title from
+  `title="…"` or a first `## Heading`, become callouts;
+- `::: {#thm-x}` and the other cross-reference prefixes (lem, cor, prp, cnj, def, exm, exr) become
+  theorem-like blocks labelled `thm-x`, titled by a first `## Heading`; `::: {.proof}` a proof;
+- a display equation closed by `$$ {#eq-x}` gets the label `eq-x`;
+- `@eq-x` becomes `\\eqref{eq-x}`, `@thm-x`, `@fig-x`, … `\\ref{…}`, `@sec-x` a link to that heading; any
+  other `@key` stays a citation; a heading `## Title {#sec-x}` keeps its id;
+- ```` ```{python} ```` cells run as Python (their `#|` option lines are comments).
+"""
+
+from __future__ import annotations
+
+import re
+
+DIV_OPEN = re.compile(r"^(?P<colons>:{3,})\s*\{(?P<attrs>[^{}]*)\}\s*$")
+DIV_CLOSE = re.compile(r"^(?P<colons>:{3,})\s*$")
+HEADING = re.compile(r"^#{2,6}\s+(?P<title>.+?)\s*$")
+EQ_LABEL = re.compile(r"^(?P<before>.*)\$\$\s*\{#(?P<label>eq-[^\s{}]+)\}\s*$")
+CODE_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+PY_CELL = re.compile(r"^(?P<fence> {0,3}`{3,})\{python[^}]*\}\s*$")
+CROSSREF = re.compile(r"(?<![\w@\[])@(?P<label>(?P<kind>eq|fig|tbl|thm|lem|cor|prp|cnj|def|exm|exr|sec)-[\w-]*\w)")
+
+CALLOUTS = {"note": "note", "warning": "warning", "tip": "tip", "important": "important", "caution": "caution"}
+THEOREMS = {"thm": "theorem", "lem": "lemma", "cor": "corollary", "prp": "proposition", "cnj": "remark",
+            "def": "definition", "exm": "example", "exr": "exercise"}
+
+
+def translate(text: str) -> str:
+    """A `.qmd` body rewritten in this site's syntax, line for line."""
+    lines = text.split("\n")
+    global _SECTIONS
+    _SECTIONS = {m.group(2): m.group(1) for m in
+                 (re.match(r"^#{1,6}\s+(.+?)\s*\{#(sec-[\w-]+)\}\s*$", line) for line in lines) if m}
+    return "\n".join(_lines(lines))
+
+
+_SECTIONS: dict[str, str] = {}  # sec-label -> heading text, of the document being translated
+
+
+def _lines(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    i, code = 0, None
+    while i < len(lines):
+        line = lines[i]
+        if code is not None:  # inside a code block: nothing is translated
+            out.append(line)
+            if line.strip().startswith(code) and not line.strip().strip(code[0]):
+                code = None
+            i += 1
+            continue
+        cell = PY_CELL.match(line)
+        if cell:
+            out.append(cell.group("fence").rstrip() + "python")
+            code = cell.group("fence").strip()
+            i += 1
+            continue
+        fence = CODE_FENCE.match(line)
+        if fence:
+            out.append(line)
+            code = fence.group(1)
+            i += 1
+            continue
+        div = DIV_OPEN.match(line)
+        if div:
+            close = _closing(lines, i, len(div.group("colons")))
+            block = _div(div.group("attrs"), lines[i + 1:close]) if close is not None else None
+            if block is not None:
+                out += block
+                i = close + 1
+                continue
+        eq = EQ_LABEL.match(line)
+        if eq:
+            line = f"{eq.group('before')}\\label{{{eq.group('label')}}} $$"
+        out.append(_refs(line))
+        i += 1
+    return out
+
+
+def _closing(lines: list[str], start: int, width: int) -> int | None:
+    """The line that closes the div opened at `start` (divs nest: count openers and closers)."""
+    depth = 0
+    for j in range(start + 1, len(lines)):
+        if DIV_OPEN.match(lines[j]):
+            depth += 1
+        elif DIV_CLOSE.match(lines[j]):
+            if depth == 0:
+                return j
+            depth -= 1
+    return None
+
+
+def _div(attrs: str, body: list[str]) -> list[str] | None:
+    """The lines for a div with these attributes (as many as it had, fences included), or None to leave it."""
+    classes = re.findall(r"\.([\w-]+)", attrs)
+    ident = re.search(r"#([\w-]+)", attrs)
+    title = re.search(r'title="([^"]*)"', attrs)
+    head_title, rest = title.group(1) if title else "", list(body)
+    first = next((k for k, line in enumerate(rest) if line.strip()), None)
+    kind = None
+    if ident and ident.group(1).split("-")[0] in THEOREMS:
+        kind = THEOREMS[ident.group(1).split("-")[0]]
+    elif "proof" in classes:
+        kind = "proof"
+    else:
+        kind = next((CALLOUTS[c.split("-", 1)[1]] for c in classes
+                     if c.startswith("callout-") and c.split("-", 1)[1] in CALLOUTS), None)
+    if kind is None:
+        return None
+    if first is not None and not head_title:
+        h = HEADING.match(rest[first])
+        if h:  # Quarto's block title: a first heading inside the div
+            head_title, rest[first] = h.group("title"), ""
+    label = f" {{#{ident.group(1)}}}" if ident and kind not in CALLOUTS.values() else ""
+    head = f"> [!{kind}] {head_title}".rstrip() + label
+    inner = _lines(rest)
+    return [head] + [("> " + line) if line.strip() else ">" for line in inner] + [""]
+
+
+def _refs(line: str) -> str:
+    def one(m: re.Match) -> str:
+        label, kind = m.group("label"), m.group("kind")
+        if kind == "eq":
+            return f"\\eqref{{{label}}}"
+        if kind == "sec":
+            return f"[{_SECTIONS.get(label, 'this section')}](#{label})"
+        return f"\\ref{{{label}}}"
+    return CROSSREF.sub(one, line)
