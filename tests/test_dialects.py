@@ -89,3 +89,22 @@ def test_a_quarto_book_builds(tmp_path, cli):
     assert 'class="callout callout-note"' in b and "Why it matters" in b
     assert '<pre class="stdout">2.0\n</pre>' in b  # the {python} cell ran
     assert ":::" not in b and "{#" not in b and "#| label" in b  # option lines stay as comments
+
+
+def test_book_files_set_title_order_and_bibliography(myst_book, tmp_path, cli):
+    pub, err = myst_book
+    home = (pub / "index.html").read_text()
+    assert "<title>A Small Jupyter Book" in home  # _config.yml's title
+    # _toc.yml puts pythagoras before energy (the reverse of the file names' order)
+    assert home.index("MyST note") < home.index("Energy")
+    first = (pub / "notes/chapters-pythagoras/index.html").read_text()
+    assert re.search(r'class="pager-next" href="/notes/chapters-energy/"', first)
+    # Quarto: _quarto.yml's title and bibliography file
+    root = tmp_path / "qbook"
+    shutil.copytree(PROJECTS / "quarto-book", root)
+    (root / "references.bib").rename(root / "book.bib")
+    (root / "_quarto.yml").write_text((root / "_quarto.yml").read_text().replace("references.bib", "book.bib"))
+    code, out, err = cli("build", root, "--no-search")
+    assert code == 0, err
+    assert "<title>A small Quarto book" in (root / "public/index.html").read_text()
+    assert "Euclid (300)" in body(root / "public", "lines")

@@ -75,6 +75,7 @@ class Config:
     reading: dict = field(default_factory=dict)
     macros: dict = field(default_factory=dict)
     bibliography: dict = field(default_factory=dict)  # file; configured: whether neuralpath.toml names it
+    book: object = None  # a plain folder's Jupyter Book or Quarto book files (content/book.py), or None
 
     @property
     def bib_path(self) -> Path:
@@ -148,11 +149,16 @@ def load_config(root: Path, report: Report) -> Config:
     has_file = path.is_file()
     content_dir = (root / values["build"]["content_dir"]) if has_file else root
     output_dir = root / values["build"]["output_dir"]
-    if not has_file:
-        values["site"]["title"] = root.name.replace("-", " ").replace("_", " ").title() or "Notes"
+    book = None
+    if not has_file:  # a plain folder: its title, and what a Jupyter Book or Quarto book file says
+        from neuralpath.content.book import read_book
+        book = read_book(root, report)
+        values["site"]["title"] = book.title or root.name.replace("-", " ").replace("_", " ").title() or "Notes"
+        if book.bibliography:
+            bib["file"], bib["configured"] = book.bibliography, True
     return Config(root=root, content_dir=content_dir.resolve(), output_dir=output_dir.resolve(),
                   has_file=has_file, site=values["site"], build=values["build"],
-                  reading=values["reading"], macros=macros, bibliography=bib)
+                  reading=values["reading"], macros=macros, bibliography=bib, book=book)
 
 
 REPORT_FIELDS = ("path", "id", "title", "url")

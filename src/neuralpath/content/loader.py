@@ -417,7 +417,28 @@ def _load_plain(root: Path, config: Config, content: Content, report: Report) ->
             walk(sub, split_prefix(sub.name)[1].replace("-", " ").replace("_", " ").strip().title())
 
     walk(root, config.site["title"])
+    if config.book is not None and config.book.order:
+        _book_order(root, part, config.book.order)
     content.parts.append(part)
+
+
+def _book_order(root: Path, part: Part, order: list[str]) -> None:
+    """Notes and folders in the order of the book's table of contents (`_toc.yml`, `myst.yml`,
+    `_quarto.yml`); files it does not list follow, in their own order."""
+    at = {name: i for i, name in enumerate(order)}
+    late = len(order)
+
+    def pos(doc) -> int:
+        rel = doc.source.path.resolve().relative_to(root.resolve()).with_suffix("")
+        return at.get(rel.as_posix(), late)
+
+    for m in part.modules:
+        m.notes.sort(key=lambda d: (pos(d), d.order))
+        for d in m.notes:
+            d.order = (pos(d), d.order)
+    part.modules.sort(key=lambda m: (min((pos(d) for d in m.notes), default=late), m.order))
+    for i, m in enumerate(part.modules):
+        m.order = (i, m.order)
 
 
 def load_content_cached(config: Config, report: Report, cache, *, drafts: bool = False) -> Content:
