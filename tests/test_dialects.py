@@ -52,6 +52,9 @@ def test_myst_roles_targets_and_global_labels(myst_book):
     # MyST labels are global to the book: {eq} of a label in another chapter links there
     assert 'href="/notes/chapters-pythagoras/#eq-eq-energy"' in energy
     assert 'class="callout callout-warning"' in energy
+    assert re.search(r'<img src="[^"]*dot\.png" alt="a single red pixel"', energy)  # {figure}
+    assert "Figure&nbsp;1.</span> A red dot, the smallest figure.</figcaption>" in energy
+    assert re.search(r'<a class="blockref" href="#[^"]*fig-dot"[^>]*>Figure&nbsp;1</a> shows', energy)
     assert "front matter keys of other tools were ignored: jupytext (1 file), kernelspec (1 file)" in err
 
 

@@ -6,7 +6,7 @@ note is reported at the author's line. What it covers:
 - directives in backtick or colon fences, ```` ```{name} argument ```` … ```` ``` ````, with `:key: value`
   option lines first: `prf:theorem` and its siblings become theorem-like blocks (`:label:` their label),
   admonitions (`note`, `warning`, `tip`, `admonition`, …) callouts, `code-cell` executed Python, `math`
-  a display equation (`:label:` its label);
+  a display equation (`:label:` its label), `figure` a numbered figure (`:name:` its label);
 - `(label)=` targets before a heading become the heading's id;
 - the roles `{eq}`, `{ref}`, `{numref}`, `{prf:ref}` and `{cite}` (with `{cite:p}`, `{cite:t}`).
 
@@ -114,6 +114,16 @@ def _directive(name: str, arg: str, body: list[str]) -> list[str]:
         title = arg if arg else ""
         head = f"> [!{callout}] {title}".rstrip()
         return [head] + [">"] * n + [("> " + line) if line.strip() else ">" for line in _lines(rest)] + [""]
+    if name == "figure" and arg:  # image path as the argument, caption as the body
+        caption_lines = [line.strip() for line in rest if line.strip()]
+        caption = " ".join(caption_lines)
+        attrs = f" {{#{label}}}" if label else ""
+        image = f"> ![{opts.get('alt', caption) or arg}]({arg})"
+        lines = [f"> [!figure] {caption}".rstrip() + attrs]
+        slots = n + len(rest)  # lines left for the image, then empty quote lines
+        if slots == 0:  # no options and no caption: the image takes the closing fence's line
+            return lines + [image]
+        return lines + [image] + [">"] * (slots - 1) + [""]
     if name == "code-cell" or name == "python":  # MyST code cells; Quarto's ```{python} (its #| lines are comments)
         lang = (arg.split() or ["python"])[0] if name == "code-cell" else "python"
         lang = "python" if lang in ("ipython3", "ipython", "python3") else lang
