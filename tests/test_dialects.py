@@ -91,6 +91,9 @@ def test_a_quarto_book_builds(tmp_path, cli):
     assert 'class="callout callout-warning"' in b and "Vertical lines" in b
     assert 'class="callout callout-note"' in b and "Why it matters" in b
     assert '<pre class="stdout">2.0\n</pre>' in b  # the {python} cell ran
+    assert re.search(r'<img src="[^"]*dot\.png" alt="a single red pixel"', b)  # ![...](...){#fig-dot}
+    assert "Figure&nbsp;1.</span> A red dot</figcaption>" in b
+    assert re.search(r'<a class="blockref" href="#[^"]*fig-dot"[^>]*>Figure&nbsp;1</a> is the smallest', b)
     assert ":::" not in b and "{#" not in b and "#| label" in b  # option lines stay as comments
 
 

@@ -9,6 +9,7 @@ Like `myst.py`, a line-for-line translation made before parsing (errors keep the
 - a display equation closed by `$$ {#eq-x}` gets the label `eq-x`;
 - `@eq-x` becomes `\\eqref{eq-x}`, `@thm-x`, `@fig-x`, … `\\ref{…}`, `@sec-x` a link to that heading; any
   other `@key` stays a citation; a heading `## Title {#sec-x}` keeps its id;
+- `![Caption](path){#fig-x}` (after a blank line) becomes a numbered figure, `fig-alt` its alt text;
 - ```` ```{python} ```` cells run as Python (their `#|` option lines are comments).
 """
 
@@ -22,6 +23,7 @@ HEADING = re.compile(r"^#{2,6}\s+(?P<title>.+?)\s*$")
 EQ_LABEL = re.compile(r"^(?P<before>.*)\$\$\s*\{#(?P<label>eq-[^\s{}]+)\}\s*$")
 CODE_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 PY_CELL = re.compile(r"^(?P<fence> {0,3}`{3,})\{python[^}]*\}\s*$")
+FIGURE = re.compile(r"^!\[(?P<cap>[^\]]*)\]\((?P<path>[^)\s]+)\)\{(?P<attrs>[^{}]*)\}\s*$")
 CROSSREF = re.compile(r"(?<![\w@\[])@(?P<label>(?P<kind>eq|fig|tbl|thm|lem|cor|prp|cnj|def|exm|exr|sec)-[\w-]*\w)")
 
 CALLOUTS = {"note": "note", "warning": "warning", "tip": "tip", "important": "important", "caution": "caution"}
@@ -72,6 +74,18 @@ def _lines(lines: list[str]) -> list[str]:
                 out += block
                 i = close + 1
                 continue
+        fig = FIGURE.match(line)
+        if fig:  # ![Caption](path){#fig-x}: a numbered figure, its head on the blank line before it
+            label = re.search(r"#(fig-[\w-]+)", fig.group("attrs"))
+            alt = re.search(r'fig-alt="([^"]*)"', fig.group("attrs"))
+            image = f"![{alt.group(1) if alt else fig.group('cap')}]({fig.group('path')})"
+            if label and out and not out[-1].strip():
+                out[-1] = f"> [!figure] {fig.group('cap')}".rstrip() + f" {{#{label.group(1)}}}"
+                out.append("> " + image)
+            else:
+                out.append(image)
+            i += 1
+            continue
         eq = EQ_LABEL.match(line)
         if eq:
             line = f"{eq.group('before')}\\label{{{eq.group('label')}}} $$"
