@@ -114,3 +114,29 @@ def test_book_files_set_title_order_and_bibliography(myst_book, tmp_path, cli):
     assert code == 0, err
     assert "<title>A small Quarto book" in (root / "public/index.html").read_text()
     assert "Euclid (300)" in body(root / "public", "lines")
+
+
+@pytest.mark.parametrize("project, page", [("myst-book", "/notes/chapters-pythagoras/"),
+                                           ("quarto-book", "/notes/lines/")])
+def test_books_read_in_a_browser(browser, tmp_path, cli, project, page):
+    from conftest import running
+    from neuralpath.server import create_app
+    root = tmp_path / project
+    shutil.copytree(PROJECTS / project, root)
+    assert cli("build", root, "--no-search", "-q")[0] == 0
+    with running(create_app(root / "public")) as port:
+        ctx = browser.new_context(viewport={"width": 390, "height": 900})
+        p = ctx.new_page()
+        errors = []
+        p.on("pageerror", lambda e: errors.append(str(e)))
+        p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        p.goto(f"http://127.0.0.1:{port}{page}")
+        p.evaluate("document.fonts.ready")
+        assert errors == []
+        blocks = p.locator(".thm")
+        assert blocks.count() >= 2 and all(blocks.nth(i).is_visible() for i in range(blocks.count()))
+        assert p.locator(".callout").first.is_visible()
+        assert p.locator(".math-display.numbered .eq-num").first.inner_text() == "(1)"
+        # nothing wider than the phone's screen except inside a scrolling box
+        assert p.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        ctx.close()
