@@ -154,6 +154,7 @@ def load_config(root: Path, report: Report) -> Config:
         from neuralpath.content.book import read_book
         book = read_book(root, report)
         values["site"]["title"] = book.title or root.name.replace("-", " ").replace("_", " ").title() or "Notes"
+        values["site"]["description"] = values["site"]["description"] or values["site"]["title"]
         if book.bibliography:
             bib["file"], bib["configured"] = book.bibliography, True
     return Config(root=root, content_dir=content_dir.resolve(), output_dir=output_dir.resolve(),

@@ -269,7 +269,10 @@ def sitemap(base_url: str, urls: list[str]) -> str:
 
 
 def robots(base_url: str) -> str:
-    return f"User-agent: *\nAllow: /\nSitemap: {base_url.rstrip('/')}/sitemap.xml\n"
+    """robots.txt; it names the sitemap only when the site's address is known (a Sitemap line must be an
+    absolute URL)."""
+    sitemap = f"Sitemap: {base_url.rstrip('/')}/sitemap.xml\n" if "://" in base_url else ""
+    return f"User-agent: *\nAllow: /\n{sitemap}"
 
 
 def atom_feed(site_cfg: dict, articles) -> str:

@@ -200,6 +200,42 @@ def _heading_as_title(source: Source) -> tuple[str | None, Source]:
     return m.group(1), Source(source.path, source.meta, "\n".join(lines), source.body_line, source.meta_lines)
 
 
+def _first_paragraph(body: str, limit: int = 240) -> str:
+    """The first paragraph of prose in `body` as plain text (links and emphasis marks dropped, math
+    kept), cut at a sentence end within `limit` characters: a summary for a note that has none."""
+    para, fence = [], None
+    for line in body.split("\n"):
+        s = line.strip()
+        if fence:
+            fence = None if s.startswith(fence) else fence
+            continue
+        if s.startswith(("```", "~~~", ":::")):
+            fence = s[:3]
+            if para:
+                break
+            continue
+        if not s:
+            if para:
+                break
+            continue
+        if s.startswith(("#", ">", "|", "!", "$$", "<", "(", "-", "*", "+")) or re.match(r"\d+\.\s", s):
+            if para:
+                break
+            continue
+        para.append(s)
+        if re.search(r"\{[a-z:]+\}`|\\(?:eq)?ref\{|\]\(\)|\[\]\(", s):  # references make poor summaries
+            para = []
+            continue
+    text = " ".join(para)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"(?<![\w$])[*_]{1,2}([^*_]+)[*_]{1,2}", r"\1", text).replace("`", "")
+    text = re.sub(r"\{[a-z:]+\}", "", text)  # MyST role names
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(". ", 0, limit), text.rfind("? ", 0, limit))
+    return text[:cut + 1] if cut > 40 else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def _read(path: Path, report: Report) -> Source | None:
     if path.suffix == ".ipynb":
         from neuralpath.content.notebook import read_notebook
@@ -361,6 +397,8 @@ def _load_doc(path: Path, kind: str, module: Module | None, report: Report, plai
         heading, source = _heading_as_title(source)
     title = (meta.get("title") or heading or _title_from_body(source)
              or name.replace("-", " ").replace("_", " ").strip().capitalize())
+    if plain and not meta.get("summary"):  # a folder of notes rarely has summaries: the first paragraph
+        meta = {**meta, "summary": _first_paragraph(source.body)}
     return Doc(kind=kind, id=doc_id, title=title, summary=meta.get("summary", ""),
                status=meta.get("status", "published"), source=source,
                order=_order(meta.get("order"), prefix, name), prerequisites=meta.get("prerequisites", []),

@@ -226,6 +226,8 @@ def _link_open(self, tokens, idx, options, env) -> str:
             tok.attrSet("data-preview-title", title + ("" if has_page else " (planned)"))
             if summary:
                 tok.attrSet("data-preview-summary", summary)
+            if idx + 1 < len(tokens) and tokens[idx + 1].type == "link_close":  # [](note.md): its title
+                return self.renderToken([tok], 0, options, env) + escape(title)
     elif re.match(r"\s*(javascript|vbscript|data):", href, re.I):
         tok.attrSet("href", "#")
     elif re.match(r"https?://", href):
