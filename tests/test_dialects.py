@@ -140,3 +140,22 @@ def test_books_read_in_a_browser(browser, tmp_path, cli, project, page):
         # nothing wider than the phone's screen except inside a scrolling box
         assert p.evaluate("document.documentElement.scrollWidth <= innerWidth")
         ctx.close()
+
+
+def test_raw_html_images_with_site_absolute_paths_in_a_plain_folder(tmp_path, cli):
+    root = tmp_path / "site"
+    (root / "img").mkdir(parents=True)
+    (root / "notes").mkdir()
+    shutil.copy(PROJECTS / "quarto-book" / "dot.png", root / "img" / "dot.png")
+    (root / "notes" / "a.md").write_text('# A\n\nBefore.\n\n<img src="/img/dot.png" alt="a dot" width="20">\n\n'
+                                         'And inline <img src="../img/dot.png" alt="again">.\n')
+    for _ in range(2):  # the second build reuses the body: the image must still be published
+        code, out, err = cli("build", root, "--no-search", "-q")
+        assert code == 0, err
+        html = (root / "public/notes/notes-a/index.html").read_text()
+        assert '<img src="/assets/content/img/dot.png" alt="a dot" width="20">' in html
+        assert '<img src="/assets/content/img/dot.png" alt="again">' in html
+        assert (root / "public/assets/content/img/dot.png").is_file()
+    (root / "notes" / "a.md").write_text('# A\n\n<img src="/img/gone.png" alt="gone">\n')
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 1 and "notes/a.md:3:" in err and "image '/img/gone.png' does not exist" in err

@@ -104,11 +104,14 @@ def asset_resolver(source: Source, site: Site, copies: dict[str, Path], report: 
             return src
         if parsed.scheme == "data":
             return src
-        if parsed.scheme or src.startswith("/") or "\\" in src:
+        plain_absolute = src.startswith("/") and not src.startswith("//") and not site.config.has_file
+        if parsed.scheme or (src.startswith("/") and not plain_absolute) or "\\" in src:
             report.error(source.path, line, f"image path '{src}' must be relative to the note "
                          "(absolute paths and file: URLs are refused)", rule="image-path")
             return None
-        target = (folder / unquote(parsed.path)).resolve()
+        # in a plain folder (a Jekyll or MkDocs site), "/img/a.png" means the folder's own img/a.png
+        base = content_root if plain_absolute else folder
+        target = (base / unquote(parsed.path).lstrip("/")).resolve()
         if content_root not in target.parents:
             report.error(source.path, line, f"image path '{src}' points outside the content folder; "
                          "it was not copied", rule="image-path")

@@ -249,6 +249,17 @@ def create_markdown(allow_html: bool = True) -> MarkdownIt:
     return md
 
 
+HTML_IMG = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"'][^>]*>", re.I)
+HTML_ALT = re.compile(r"\balt\s*=\s*[\"']([^\"']*)[\"']", re.I)
+
+
+def _html_images(html: str, line: int, parsed: Parsed) -> None:
+    """Images of raw HTML (`<img src=...>`), published like Markdown images."""
+    for m in HTML_IMG.finditer(html):
+        alt = HTML_ALT.search(m.group(0))
+        parsed.images.append((m.group(1), alt.group(1) if alt else "", line))
+
+
 def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
     """Parse a body; `body_line` is the file line where it starts (line numbers below are file lines)."""
     env: dict = {}
@@ -308,7 +319,9 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                     parsed.label_kinds.setdefault(lab, "equation")
                 tok.meta = dict(tok.meta or {}, number=eq, labels=labels)
             parsed.eqrefs += [(m.group(2), line) for m in REF_RE.finditer(tok.content)]
-        elif tok.type == "html_block" and "<!--" in tok.content and "-->" not in tok.content.split("<!--")[-1]:
+        if tok.type == "html_block":
+            _html_images(tok.content, line, parsed)
+        if tok.type == "html_block" and "<!--" in tok.content and "-->" not in tok.content.split("<!--")[-1]:
             parsed.warnings.append((line, "HTML comment opened here is never closed: the rest of the note is "
                                     "hidden", "unclosed-comment"))
         elif tok.type == "fence":
@@ -343,6 +356,8 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                         parsed.links.append((*found, cline, at + 2 if at >= 0 else 1))
                 elif child.type == "image":
                     parsed.images.append((child.attrGet("src") or "", child.content, cline))
+                elif child.type == "html_inline":
+                    _html_images(child.content, cline, parsed)
                 elif child.type == "eqref":
                     parsed.eqrefs.append((child.meta["label"], cline))
                 elif child.type == "citation":

@@ -18,7 +18,7 @@ from neuralpath.markdown.callouts import BLOCK_KINDS, CALLOUT_TYPES
 from neuralpath.markdown.citations import render_citation
 from neuralpath.markdown.highlight import highlight
 from neuralpath.markdown.katex import Katex
-from neuralpath.markdown.parser import LABEL_RE, REF_RE, label_anchor, link_target
+from neuralpath.markdown.parser import HTML_IMG, LABEL_RE, REF_RE, label_anchor, link_target
 from neuralpath.markdown.search_text import record_html
 
 ICONS = {  # decorative, aria-hidden; the type is announced by the title text
@@ -375,7 +375,7 @@ def _blockquote_close(self, tokens, idx, options, env) -> str:
 def _html(self, tokens, idx, options, env, block: bool) -> str:
     ctx = _ctx(env)
     tok = tokens[idx]
-    html = tok.content
+    html = _html_image_urls(ctx, tok, tok.content)
     if ctx.allow_raw_html or not UNSAFE_HTML.search(html):
         return html
     line = ctx.body_line + (tok.map[0] if tok.map else (tok.meta or {}).get("line", 0))
@@ -386,6 +386,20 @@ def _html(self, tokens, idx, options, env, block: bool) -> str:
     html = JS_URL.sub(r'\1="#"', html)
     html = re.sub(r"<\s*/?\s*(script|iframe|object|embed)\b[^>]*>", "", html, flags=re.I)
     return html
+
+
+def _html_image_urls(ctx: RenderContext, tok, html: str) -> str:
+    """Raw HTML with each `<img src>` pointing where the image is published (parser._html_images
+    registered it, so it is copied like a Markdown image); an image that cannot be published keeps its
+    src, and its error is reported."""
+    if "<img" not in html.lower():
+        return html
+    line = tok.map[0] if tok.map else (tok.meta or {}).get("line", 0)
+
+    def one(m: re.Match) -> str:
+        url = ctx.asset_url(m.group(1), line)
+        return m.group(0) if url is None else m.group(0).replace(m.group(1), escape(url), 1)
+    return HTML_IMG.sub(one, html)
 
 
 def install_rules(md: MarkdownIt) -> MarkdownIt:
