@@ -240,16 +240,3 @@ def _first_alias(node):
             return n
         seen.add(id(n))
     return None
-    seen: set[int] = set()
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            return n
-        seen.add(id(n))
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                stack += [k, v]
-        elif isinstance(n, yaml.SequenceNode):
-            stack += list(n.value)
-    return None
