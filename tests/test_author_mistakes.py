@@ -294,3 +294,13 @@ def test_a_folder_without_series_journal_or_prerequisites_gets_no_empty_sections
     code, out, err = cli("build", root, "--no-search", "-q")
     assert code == 0, err
     assert (pub / "map/index.html").is_file() and ">Map<" in (pub / "index.html").read_text()
+
+
+def test_katex_mathml_is_made_valid_where_katex_writes_it_invalid(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "Bound $\\lambda/\\sigma_{\\min}^2$ and $a \\bmod n$.\n")})
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 0, err
+    html = (root / "public/notes/a/index.html").read_text()
+    # <msubsup> has exactly base, sub, sup (no function-application <mo> after "min"); "mod" is one <mo>
+    assert "<msubsup><mi>σ</mi><mi>min</mi><mn>2</mn></msubsup>" in html
+    assert ">mod</mo>" in html and "<mo lspace=0.22em rspace=0.22em><mrow>" not in html

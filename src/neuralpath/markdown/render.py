@@ -109,7 +109,7 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
         hint = _tex_hint(msg, tex)
         ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`{hint}", col=col, rule="tex")
         return f'<code class="math-error">{escape(tex)}</code>'
-    ctx.math_html.append(res.html)
+    ctx.math_html.append(_script_functions(res.html))
     slot = f"\x00{len(ctx.math_html) - 1}\x00"  # filled in by render_tokens (NUL never survives parsing)
     if display:
         # The number is a column of its own beside the equation (not KaTeX's \tag, which sits on top of an
@@ -151,6 +151,25 @@ def _tex_hint(msg: str, tex: str) -> str:
         return (f"; if {m.group(1)} is a macro of this site, define it under [math.macros] in neuralpath.toml, "
                 f'e.g. "\\{m.group(1)}" = "..."')
     return ""
+
+
+# KaTeX writes \sigma_{\min}^2 as <msubsup><mi>σ</mi><mi>min</mi><mo>&#x2061;</mo><mn>2</mn></msubsup>: four
+# children where MathML allows three (the Nu checker rejects it). A function name used as a script needs no
+# function-application operator: it is dropped there.
+_SCRIPT_FUNCTION = re.compile(r"(<msub(?:sup)?>(?:<mi>[^<]*</mi>|<mi [^>]*>[^<]*</mi>))<mi>([A-Za-z]+)</mi><mo>\u2061</mo>")
+
+
+# KaTeX writes \bmod's "mod" as an <mrow> of single letters inside an <mo>, which MathML does not allow.
+_SPELLED_OPERATOR = re.compile(r"<mo([^>]*)><mrow>((?:<mi mathvariant=normal>[A-Za-z]</mi>)+)</mrow></mo>")
+
+
+def _script_functions(html: str) -> str:
+    """KaTeX's MathML made valid where it is not (see the two patterns above)."""
+    if "\u2061" in html:
+        html = _SCRIPT_FUNCTION.sub(r"\1<mi>\2</mi>", html)
+    if "<mo" in html and "<mrow><mi mathvariant=normal>" in html:
+        html = _SPELLED_OPERATOR.sub(lambda m: f"<mo{m.group(1)}>{re.sub('<[^>]+>', '', m.group(2))}</mo>", html)
+    return html
 
 
 MATH_TYPES = {"math_inline": False, "math_block": True, "math_block_label": True, "math_inline_double": True}
