@@ -105,6 +105,9 @@ def test_book_files_set_title_order_and_bibliography(myst_book, tmp_path, cli):
     assert home.index("MyST note") < home.index("Energy")
     first = (pub / "notes/chapters-pythagoras/index.html").read_text()
     assert re.search(r'class="pager-next" href="/notes/chapters-energy/"', first)
+    # _config.yml's MathJax macros (with and without an argument count) reach KaTeX
+    energy = (pub / "notes/chapters-energy/index.html").read_text()
+    assert "<mi mathvariant=double-struck>R</mi>" in energy and "\\vect{u}" in energy and "math-error" not in energy
     # Quarto: _quarto.yml's title and bibliography file
     root = tmp_path / "qbook"
     shutil.copytree(PROJECTS / "quarto-book", root)

@@ -157,6 +157,7 @@ def load_config(root: Path, report: Report) -> Config:
         values["site"]["description"] = values["site"]["description"] or values["site"]["title"]
         if book.bibliography:
             bib["file"], bib["configured"] = book.bibliography, True
+        macros = {**macros, **book.macros}
     return Config(root=root, content_dir=content_dir.resolve(), output_dir=output_dir.resolve(),
                   has_file=has_file, site=values["site"], build=values["build"],
                   reading=values["reading"], macros=macros, bibliography=bib, book=book)

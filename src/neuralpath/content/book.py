@@ -1,6 +1,6 @@
 """The book files of other tools, for a plain folder (no neuralpath.toml): Jupyter Book's `_toc.yml`
 and `_config.yml` (version 1) or `myst.yml` (version 2), and Quarto's `_quarto.yml`. What they say that
-this site uses: the title, the bibliography file and the order of the chapters."""
+this site uses: the title, the bibliography file, TeX macros and the order of the chapters."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Book:
     title: str = ""
     bibliography: str = ""  # file, relative to the folder
     order: list[str] = field(default_factory=list)  # chapter files without suffix, relative, in order
+    macros: dict = field(default_factory=dict)  # TeX macros the book defines ("\\R" -> "\\mathbb{R}")
     source: Path | None = None  # the file the order came from
 
 
@@ -40,6 +41,7 @@ def read_book(root: Path, report: Report) -> Book:
             book.bibliography = book.bibliography or _first(bib)
             if isinstance(project.get("toc"), list) and not book.order:
                 book.order, book.source = _entries(project["toc"]), path
+            book.macros.update(_macros(project.get("math")))
         elif name == "_quarto.yml":
             b = data.get("book") if isinstance(data.get("book"), dict) else {}
             book.title = book.title or str(b.get("title") or "")
@@ -49,6 +51,9 @@ def read_book(root: Path, report: Report) -> Book:
         elif name == "_config.yml":
             book.title = book.title or str(data.get("title") or "")
             book.bibliography = book.bibliography or _first(data.get("bibtex_bibfiles"))
+            # Jupyter Book 1: sphinx: config: mathjax3_config: tex: macros: {R: "\\mathbb{R}"}
+            tex = _get(data, "sphinx", "config", "mathjax3_config", "tex", "macros")
+            book.macros.update(_macros(tex))
     return book
 
 
@@ -61,6 +66,26 @@ def _yaml(path: Path, report: Report):
         report.warning(path, (mark.line + 1) if mark else 1, f"could not read this book file ({e}); its chapter "
                        "order, title and bibliography are not used", rule="book")
         return None
+
+
+def _get(data, *keys):
+    for k in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(k)
+    return data
+
+
+def _macros(value) -> dict:
+    """TeX macros as KaTeX takes them ("\\R" -> body) from a book file's mapping: names with or without
+    the backslash; MathJax's [body, nargs] lists keep their body (KaTeX counts #1, #2 itself)."""
+    out = {}
+    for name, body in (value.items() if isinstance(value, dict) else []):
+        if isinstance(body, list) and body and isinstance(body[0], str):
+            body = body[0]
+        if isinstance(name, str) and isinstance(body, str) and name.strip("\\"):
+            out["\\" + name.lstrip("\\")] = body
+    return out
 
 
 def _first(value) -> str:
