@@ -304,3 +304,19 @@ def test_katex_mathml_is_made_valid_where_katex_writes_it_invalid(site, cli):
     # <msubsup> has exactly base, sub, sup (no function-application <mo> after "min"); "mod" is one <mo>
     assert "<msubsup><mi>σ</mi><mi>min</mi><mn>2</mn></msubsup>" in html
     assert ">mod</mo>" in html and "<mo lspace=0.22em rspace=0.22em><mrow>" not in html
+
+
+def test_plain_folder_notes_go_by_order_then_number_then_title(tmp_path, cli):
+    from conftest import write_site
+    root = write_site(tmp_path / "notes", {
+        "zeta.md": "# Alpha first\n\nBy title, before 'Beta'.\n",
+        "alpha.md": "# Beta second\n\nText.\n",
+        "02-c.md": "# Numbered two\n\nText.\n",
+        "01-d.md": "# Numbered one\n\nText.\n",
+        "m.md": "---\ntitle: Ordered\nweight: 0\n---\nText.\n",
+    }, toml=None)
+    code, out, err = cli("build", root, "--no-search", "-q")
+    assert code == 0, err
+    home = (root / "public/index.html").read_text()
+    at = [home.index(f">{t}<") for t in ("Ordered", "Numbered one", "Numbered two", "Alpha first", "Beta second")]
+    assert at == sorted(at)

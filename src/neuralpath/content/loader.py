@@ -401,7 +401,9 @@ def _load_doc(path: Path, kind: str, module: Module | None, report: Report, plai
         meta = {**meta, "summary": _first_paragraph(source.body)}
     return Doc(kind=kind, id=doc_id, title=title, summary=meta.get("summary", ""),
                status=meta.get("status", "published"), source=source,
-               order=_order(meta.get("order"), prefix, name), prerequisites=meta.get("prerequisites", []),
+               # a plain folder's notes without order or number prefix go by title, as their readers see them
+               order=_order(meta.get("order"), prefix, title.casefold() if plain else name),
+               prerequisites=meta.get("prerequisites", []),
                tags=meta.get("tags", []), requires=meta.get("requires", []), date=meta.get("date"),
                module=module, further_reading=meta.get("further_reading", []))
 
