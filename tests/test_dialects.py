@@ -53,6 +53,9 @@ def test_myst_roles_targets_and_global_labels(myst_book):
     assert 'href="/notes/chapters-pythagoras/#eq-eq-energy"' in energy
     assert 'class="callout callout-warning"' in energy
     assert re.search(r'<img src="[^"]*dot\.png" alt="a single red pixel"', energy)  # {figure}
+    # :tags: [raises-exception, hide-input]: the error is shown, not fatal, and the source is hidden
+    assert ('<div class="code-output-only"><div class="output"><p class="output-label">Output</p>'
+            '<pre class="error">ZeroDivisionError: division by zero</pre>') in energy
     assert "Figure&nbsp;1.</span> A red dot, the smallest figure.</figcaption>" in energy
     assert re.search(r'<a class="blockref" href="#[^"]*fig-dot"[^>]*>Figure&nbsp;1</a> shows', energy)
     assert "front matter keys of other tools were ignored: jupytext (1 file), kernelspec (1 file)" in err
@@ -95,6 +98,9 @@ def test_a_quarto_book_builds(tmp_path, cli):
     assert "Figure&nbsp;1.</span> A red dot</figcaption>" in b
     assert re.search(r'<a class="blockref" href="#[^"]*fig-dot"[^>]*>Figure&nbsp;1</a> is the smallest', b)
     assert ":::" not in b and "{#" not in b and "#| label" in b  # option lines stay as comments
+    # #| echo: false and #| error: true: output shown, source hidden, the error reported but not fatal
+    assert "visible output, hidden source" in b and "ValueError: shown, not fatal" in b
+    assert 'print("visible output' not in b and "print</span><span class=hl-p>(</span><span class=hl-s2>&quot;visible" not in b
 
 
 def test_book_files_set_title_order_and_bibliography(myst_book, tmp_path, cli):

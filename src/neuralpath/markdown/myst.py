@@ -33,6 +33,9 @@ ADMONITIONS = {"note": "note", "important": "important", "warning": "warning", "
                "caution": "caution", "danger": "caution", "error": "caution", "attention": "warning",
                "seealso": "note", "admonition": "note", "info": "info"}
 EXERCISES = {"exercise": "exercise", "solution": "solution"}
+# Jupyter Book cell tags -> this site's code block options
+CELL_TAGS = {"raises-exception": "raises=Exception", "skip-execution": "norun", "hide-input": "hide-source",
+             "remove-input": "hide-source", "hide-output": "hide-output", "remove-output": "hide-output"}
 
 
 def looks_like_myst(text: str) -> bool:
@@ -127,7 +130,9 @@ def _directive(name: str, arg: str, body: list[str]) -> list[str]:
     if name == "code-cell" or name == "python":  # MyST code cells; Quarto's ```{python} (its #| lines are comments)
         lang = (arg.split() or ["python"])[0] if name == "code-cell" else "python"
         lang = "python" if lang in ("ipython3", "ipython", "python3") else lang
-        return [f"```{lang}"] + [""] * n + rest + ["```"]
+        tags = re.findall(r"[\w-]+", opts.get("tags", ""))
+        options = " ".join(dict.fromkeys(CELL_TAGS[t] for t in tags if t in CELL_TAGS))
+        return [f"```{lang}" + (f" {{{options}}}" if options else "")] + [""] * n + rest + ["```"]
     if name == "math":  # blank lines for the options go before the $$: inside, they would end the equation
         tex = list(rest)
         if label and tex:

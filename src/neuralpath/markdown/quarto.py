@@ -26,6 +26,9 @@ PY_CELL = re.compile(r"^(?P<fence> {0,3}`{3,})\{python[^}]*\}\s*$")
 FIGURE = re.compile(r"^!\[(?P<cap>[^\]]*)\]\((?P<path>[^)\s]+)\)\{(?P<attrs>[^{}]*)\}\s*$")
 CROSSREF = re.compile(r"(?<![\w@\[])@(?P<label>(?P<kind>eq|fig|tbl|thm|lem|cor|prp|cnj|def|exm|exr|sec)-[\w-]*\w)")
 
+# Quarto cell options (`#| echo: false`) -> this site's code block options
+CELL_OPTIONS = {("echo", "false"): "hide-source", ("output", "false"): "hide-output", ("eval", "false"): "norun",
+                ("error", "true"): "raises=Exception", ("include", "false"): "hide-source hide-output"}
 CALLOUTS = {"note": "note", "warning": "warning", "tip": "tip", "important": "important", "caution": "caution"}
 THEOREMS = {"thm": "theorem", "lem": "lemma", "cor": "corollary", "prp": "proposition", "cnj": "remark",
             "def": "definition", "exm": "example", "exr": "exercise"}
@@ -55,8 +58,16 @@ def _lines(lines: list[str]) -> list[str]:
             i += 1
             continue
         cell = PY_CELL.match(line)
-        if cell:
-            out.append(cell.group("fence").rstrip() + "python")
+        if cell:  # its leading `#| key: value` lines stay (as comments) and set this site's options
+            options = []
+            for opt in lines[i + 1:]:
+                m = re.match(r"^#\|\s*([\w-]+)\s*:\s*(.*?)\s*$", opt)
+                if not m:
+                    break
+                mapped = CELL_OPTIONS.get((m.group(1), m.group(2).lower()))
+                if mapped and mapped not in options:
+                    options.append(mapped)
+            out.append(cell.group("fence").rstrip() + "python" + (" {" + " ".join(options) + "}" if options else ""))
             code = cell.group("fence").strip()
             i += 1
             continue
