@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuralpath import incremental
-from neuralpath.history import last_changed
+from neuralpath.bibliography import bibliography_intros, check_citations, load_bibliography
 from neuralpath.cache import BuildCache
 from neuralpath.config import load_config
 from neuralpath.content.loader import load_content_cached
@@ -23,8 +23,8 @@ from neuralpath.content.model import intros_of
 from neuralpath.errors import BuildFailed, Report, UsageError
 from neuralpath.execute import execute_site
 from neuralpath.graph import Site, resolve
+from neuralpath.history import last_changed
 from neuralpath.incremental import OutputRecord
-from neuralpath.bibliography import bibliography_intros, check_citations, load_bibliography
 from neuralpath.indexes import check_notation, index_intros
 from neuralpath.layout import assets
 from neuralpath.layout.pages import Layout, use_bytecode_cache
@@ -162,11 +162,10 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     search_built = ((opts.search and pagefind_available())
                     or (opts.reuse_search and (out / shard_dir(used[0]) / "pagefind-entry.json").is_file()))
     notebooks = site_notebooks(site, executed.results, config)
-    with_page = [d for d in site.docs.values() if d.has_page]
-    dates = last_changed(config.content_dir, [d.source.path for d in with_page])
     layout = Layout(site, bodies, executed.extras, css=sheets["css"][0], katex_css=sheets["katex_css"][0],
                     summaries=rendered.summaries,
-                    changed={d.id: dates[d.source.path.resolve()] for d in with_page if d.source.path.resolve() in dates},
+                    changed=last_changed(config.content_dir,
+                                         {d.id: d.source.path for d in site.docs.values() if d.has_page}),
                     engine=incremental.tool_versions(),
                     search_base=f"{config.base_path}{shard_dir(used[0])}/", search_built=search_built,
                     search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]),

@@ -25,8 +25,8 @@ def repo_state(root: Path) -> str | None:
     return head.strip() if head else None
 
 
-def last_changed(root: Path, paths: list[Path]) -> dict[Path, dt.date]:
-    """Date each file of `paths` (absolute, under `root`) last changed."""
+def last_changed(root: Path, paths: dict[str, Path]) -> dict[str, dt.date]:
+    """Date each file of `paths` (key -> absolute path under `root`) last changed, by the same keys."""
     committed: dict[Path, dt.date] = {}
     top = _git(root, "rev-parse", "--show-toplevel")
     if top and paths:
@@ -44,13 +44,13 @@ def last_changed(root: Path, paths: list[Path]) -> dict[Path, dt.date]:
                     if p not in committed and p not in stale:
                         committed[p] = day
     dates = {}
-    for p in paths:
+    for key, p in paths.items():
         p = p.resolve()
         if p in committed:
-            dates[p] = committed[p]
+            dates[key] = committed[p]
         else:
             try:
-                dates[p] = dt.date.fromtimestamp(os.stat(p).st_mtime)
+                dates[key] = dt.date.fromtimestamp(os.stat(p).st_mtime)
             except OSError:
                 continue
     return dates

@@ -26,8 +26,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neuralpath.history import repo_state
 from neuralpath.cache import ENGINE, BuildCache, digest
+from neuralpath.history import repo_state
 from neuralpath.write import MARKER, as_recorded
 
 
@@ -83,8 +83,8 @@ def feed_key(site_cfg: dict, entries: list) -> str:
 
 def manifest(config, options, env_vars: list[str]) -> str:
     """Everything a build reads, by size and mtime (content files, neuralpath.toml, the environment
-    variables notes require, the options, the date, the git commit, which dates the notes): when it matches an output folder's record,
-    that folder is already what this build would write."""
+    variables notes require, the options, the date, the git commit, which dates the notes): when it
+    matches an output folder's record, that folder is already what this build would write."""
     files = []
     for folder, dirs, names in os.walk(config.content_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))

@@ -179,9 +179,12 @@ def validate(source: Source, kind: str, report: Report, *, plain: bool = False) 
     return out
 
 
+H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")  # a level-1 ATX heading line
+
+
 def _title_from_body(source: Source) -> str | None:
     for line in source.body.split("\n"):
-        m = re.match(r"^#\s+(.+?)\s*#*\s*$", line)
+        m = H1.match(line)
         if m:
             return m.group(1)
     return None
@@ -193,7 +196,7 @@ def _heading_as_title(source: Source) -> tuple[str | None, Source]:
     title twice. Any other body: (None, source)."""
     lines = source.body.split("\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    m = re.match(r"^#\s+(.+?)\s*#*\s*$", lines[first]) if first is not None else None
+    m = H1.match(lines[first]) if first is not None else None
     if not m:
         return None, source
     lines[first] = ""

@@ -335,9 +335,10 @@ class Layout:
 
     def journal(self) -> Page:
         # the dated stream holds what can be read; planned entries go under "Coming", without dates
-        arts = [a for a in self.site.articles() if a.has_page]
-        by_year = [(y, list(items)) for y, items in groupby(arts, key=lambda a: a.date.year if a.date else 0)]
-        coming = sorted((a for a in self.site.articles() if not a.has_page), key=lambda a: a.title.lower())
+        arts = self.site.articles()
+        readable = [a for a in arts if a.has_page]
+        by_year = [(y, list(items)) for y, items in groupby(readable, key=lambda a: a.date.year if a.date else 0)]
+        coming = sorted((a for a in arts if not a.has_page), key=lambda a: a.title.lower())
         return self._render("journal.html", "journal/index.html", page_kind="journal", by_year=by_year,
                             coming=coming, page_title=self._title("Journal"))
 

@@ -22,6 +22,7 @@ OPTION = re.compile(r"^\s*:(?P<key>[\w-]+):\s*(?P<value>.*?)\s*$")
 TARGET = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")
 ROLE = re.compile(r"\{(?P<role>eq|ref|numref|prf:ref|cite|cite:p|cite:t|cite:ps|cite:ts)\}`(?P<text>[^`]+)`")
 HEADING = re.compile(r"^ {0,3}#{1,6}\s")
+CODE_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")  # a plain code block, passed through untranslated
 
 # MyST proof directives -> this site's block kinds (callouts.BLOCK_KINDS)
 PRF = {"theorem": "theorem", "lemma": "lemma", "definition": "definition", "proposition": "proposition",
@@ -49,6 +50,18 @@ def translate(text: str) -> str:
     return "\n".join(_lines(text.split("\n")))
 
 
+def closes(line: str, fence: str) -> bool:
+    """Whether `line` closes the plain code block opened by `fence` (its character, as many or more)."""
+    s = line.strip()
+    return s.startswith(fence) and not s.strip(fence[0])
+
+
+def quoted(head: str, lines: list[str]) -> list[str]:
+    """A callout or theorem-like block: `head`, then `lines` as its blockquote, then an empty line that ends
+    it: as many lines as the directive it replaces (its two fences included)."""
+    return [head] + [("> " + line) if line.strip() else ">" for line in lines] + [""]
+
+
 def _lines(lines: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
@@ -57,13 +70,13 @@ def _lines(lines: list[str]) -> list[str]:
         line = lines[i]
         if in_code is not None:
             out.append(line)
-            if line.strip().startswith(in_code) and not line.strip().strip(in_code[0]):
+            if closes(line, in_code):
                 in_code = None
             i += 1
             continue
         m = FENCE.match(line)
         if m is None:
-            plain = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
+            plain = CODE_FENCE.match(line)
             if plain:
                 in_code = plain.group(1)
                 out.append(line)
@@ -109,14 +122,11 @@ def _directive(name: str, arg: str, body: list[str]) -> list[str]:
     if name.startswith("prf:") and kind in PRF or name in EXERCISES:
         block = PRF.get(kind) or EXERCISES[name]
         attrs = f" {{#{label}}}" if label else ""
-        head = f"> [!{block}] {arg}".rstrip() + attrs
-        return [head] + [">"] * n + [("> " + line) if line.strip() else ">" for line in _lines(rest)] + [""]
+        return quoted(f"> [!{block}] {arg}".rstrip() + attrs, [""] * n + _lines(rest))
     if name in ADMONITIONS:
         callout = ADMONITIONS.get(opts.get("class", "").split(" ")[0], ADMONITIONS[name]) \
             if name == "admonition" else ADMONITIONS[name]
-        title = arg if arg else ""
-        head = f"> [!{callout}] {title}".rstrip()
-        return [head] + [">"] * n + [("> " + line) if line.strip() else ">" for line in _lines(rest)] + [""]
+        return quoted(f"> [!{callout}] {arg}".rstrip(), [""] * n + _lines(rest))
     if name == "figure" and arg:  # image path as the argument, caption as the body
         caption_lines = [line.strip() for line in rest if line.strip()]
         caption = " ".join(caption_lines)

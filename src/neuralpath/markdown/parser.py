@@ -319,11 +319,11 @@ def parse_document(md: MarkdownIt, body: str, body_line: int) -> Parsed:
                     parsed.label_kinds.setdefault(lab, "equation")
                 tok.meta = dict(tok.meta or {}, number=eq, labels=labels)
             parsed.eqrefs += [(m.group(2), line) for m in REF_RE.finditer(tok.content)]
-        if tok.type == "html_block":
+        elif tok.type == "html_block":
             _html_images(tok.content, line, parsed)
-        if tok.type == "html_block" and "<!--" in tok.content and "-->" not in tok.content.split("<!--")[-1]:
-            parsed.warnings.append((line, "HTML comment opened here is never closed: the rest of the note is "
-                                    "hidden", "unclosed-comment"))
+            if "<!--" in tok.content and "-->" not in tok.content.split("<!--")[-1]:
+                parsed.warnings.append((line, "HTML comment opened here is never closed: the rest of the note is "
+                                        "hidden", "unclosed-comment"))
         elif tok.type == "fence":
             # the closing fence's line, less the markers of blockquotes and lists it sits in
             last = (lines[tok.map[1] - 1].lstrip(" \t>") if tok.map and tok.map[1] - 1 < len(lines) else "").strip()

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import re
 
+from neuralpath.markdown.myst import CODE_FENCE, closes, quoted
+
 DIV_OPEN = re.compile(r"^(?P<colons>:{3,})\s*\{(?P<attrs>[^{}]*)\}\s*$")
 DIV_CLOSE = re.compile(r"^(?P<colons>:{3,})\s*$")
 HEADING = re.compile(r"^#{2,6}\s+(?P<title>.+?)\s*$")
 EQ_LABEL = re.compile(r"^(?P<before>.*)\$\$\s*\{#(?P<label>eq-[^\s{}]+)\}\s*$")
-CODE_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 PY_CELL = re.compile(r"^(?P<fence> {0,3}`{3,})\{python[^}]*\}\s*$")
 FIGURE = re.compile(r"^!\[(?P<cap>[^\]]*)\]\((?P<path>[^)\s]+)\)\{(?P<attrs>[^{}]*)\}\s*$")
 CROSSREF = re.compile(r"(?<![\w@\[])@(?P<label>(?P<kind>eq|fig|tbl|thm|lem|cor|prp|cnj|def|exm|exr|sec)-[\w-]*\w)")
@@ -37,23 +38,19 @@ THEOREMS = {"thm": "theorem", "lem": "lemma", "cor": "corollary", "prp": "propos
 def translate(text: str) -> str:
     """A `.qmd` body rewritten in this site's syntax, line for line."""
     lines = text.split("\n")
-    global _SECTIONS
-    _SECTIONS = {m.group(2): m.group(1) for m in
-                 (re.match(r"^#{1,6}\s+(.+?)\s*\{#(sec-[\w-]+)\}\s*$", line) for line in lines) if m}
-    return "\n".join(_lines(lines))
+    sections = {m.group(2): m.group(1) for m in  # sec-label -> heading text, for @sec-x references
+                (re.match(r"^#{1,6}\s+(.+?)\s*\{#(sec-[\w-]+)\}\s*$", line) for line in lines) if m}
+    return "\n".join(_lines(lines, sections))
 
 
-_SECTIONS: dict[str, str] = {}  # sec-label -> heading text, of the document being translated
-
-
-def _lines(lines: list[str]) -> list[str]:
+def _lines(lines: list[str], sections: dict[str, str]) -> list[str]:
     out: list[str] = []
     i, code = 0, None
     while i < len(lines):
         line = lines[i]
         if code is not None:  # inside a code block: nothing is translated
             out.append(line)
-            if line.strip().startswith(code) and not line.strip().strip(code[0]):
+            if closes(line, code):
                 code = None
             i += 1
             continue
@@ -80,7 +77,7 @@ def _lines(lines: list[str]) -> list[str]:
         div = DIV_OPEN.match(line)
         if div:
             close = _closing(lines, i, len(div.group("colons")))
-            block = _div(div.group("attrs"), lines[i + 1:close]) if close is not None else None
+            block = _div(div.group("attrs"), lines[i + 1:close], sections) if close is not None else None
             if block is not None:
                 out += block
                 i = close + 1
@@ -100,7 +97,7 @@ def _lines(lines: list[str]) -> list[str]:
         eq = EQ_LABEL.match(line)
         if eq:
             line = f"{eq.group('before')}\\label{{{eq.group('label')}}} $$"
-        out.append(_refs(line))
+        out.append(_refs(line, sections))
         i += 1
     return out
 
@@ -118,7 +115,7 @@ def _closing(lines: list[str], start: int, width: int) -> int | None:
     return None
 
 
-def _div(attrs: str, body: list[str]) -> list[str] | None:
+def _div(attrs: str, body: list[str], sections: dict[str, str]) -> list[str] | None:
     """The lines for a div with these attributes (as many as it had, fences included), or None to leave it."""
     classes = re.findall(r"\.([\w-]+)", attrs)
     ident = re.search(r"#([\w-]+)", attrs)
@@ -141,16 +138,15 @@ def _div(attrs: str, body: list[str]) -> list[str] | None:
             head_title, rest[first] = h.group("title"), ""
     label = f" {{#{ident.group(1)}}}" if ident and kind not in CALLOUTS.values() else ""
     head = f"> [!{kind}] {head_title}".rstrip() + label
-    inner = _lines(rest)
-    return [head] + [("> " + line) if line.strip() else ">" for line in inner] + [""]
+    return quoted(head, _lines(rest, sections))
 
 
-def _refs(line: str) -> str:
+def _refs(line: str, sections: dict[str, str]) -> str:
     def one(m: re.Match) -> str:
         label, kind = m.group("label"), m.group("kind")
         if kind == "eq":
             return f"\\eqref{{{label}}}"
         if kind == "sec":
-            return f"[{_SECTIONS.get(label, 'this section')}](#{label})"
+            return f"[{sections.get(label, 'this section')}](#{label})"
         return f"\\ref{{{label}}}"
     return CROSSREF.sub(one, line)

@@ -109,7 +109,7 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
         hint = _tex_hint(msg, tex)
         ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`{hint}", col=col, rule="tex")
         return f'<code class="math-error">{escape(tex)}</code>'
-    ctx.math_html.append(_script_functions(res.html))
+    ctx.math_html.append(_valid_mathml(res.html))
     slot = f"\x00{len(ctx.math_html) - 1}\x00"  # filled in by render_tokens (NUL never survives parsing)
     if display:
         # The number is a column of its own beside the equation (not KaTeX's \tag, which sits on top of an
@@ -163,7 +163,7 @@ _SCRIPT_FUNCTION = re.compile(r"(<msub(?:sup)?>(?:<mi>[^<]*</mi>|<mi [^>]*>[^<]*
 _SPELLED_OPERATOR = re.compile(r"<mo([^>]*)><mrow>((?:<mi mathvariant=normal>[A-Za-z]</mi>)+)</mrow></mo>")
 
 
-def _script_functions(html: str) -> str:
+def _valid_mathml(html: str) -> str:
     """KaTeX's MathML made valid where it is not (see the two patterns above)."""
     if "\u2061" in html:
         html = _SCRIPT_FUNCTION.sub(r"\1<mi>\2</mi>", html)
