@@ -127,9 +127,9 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     intros = intros_of(content)
     parsed = parse_bodies(content.docs, intros, md, cache, report, opts.jobs)
     stats["parsed"] = parsed.count
-    indexes = index_intros(content, parsed.parsed, config.root)  # Results and Notation pages
+    indexes = index_intros(content, parsed.parsed, config.root, cache)  # Results and Notation pages
     indexes += bibliography_intros(content, parsed.parsed, bib, config.root)  # Bibliography page
-    parse_intros(parsed, indexes, md, report)
+    parse_intros(parsed, indexes, md, report, cache)
     check_notation(content, parsed.parsed, report)
     site = resolve(config, content, parsed.parsed, intros + indexes, report)
     check_citations(site, bib, report)
