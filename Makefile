@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml package.json package-lock.json
 	python3 -m venv $(VENV)
 	npm ci --no-audit --no-fund --loglevel=error
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,search]'
+	$(PY) -m pip install --quiet -e '.[test,site]'
 	@# bytecode for the editable sources, as a wheel install has it (saves ~50 ms a run where
 	@# PYTHONDONTWRITEBYTECODE is set); Python ignores a stale .pyc
 	$(PY) -m compileall -q src

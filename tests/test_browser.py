@@ -1,4 +1,4 @@
-"""In a real browser (Debian Chromium via Playwright): search, theme, keyboard, console errors."""
+"""In a real browser (Debian Chromium via Playwright): theme, keyboard, console errors (search: test_search.py)."""
 
 from __future__ import annotations
 
@@ -36,53 +36,6 @@ def built(tmp_path_factory):
     result = build(root, BuildOptions())
     with running(create_app(result.output)) as port:
         yield f"http://127.0.0.1:{port}"
-
-
-def test_search_finds_a_known_note(browser_context, built):
-    page = browser_context.new_page()
-    page.goto(built + "/notes/svd/")
-    assert page.evaluate("typeof window.PagefindUI") == "undefined"  # not loaded until search opens
-    page.keyboard.press("/")
-    box = page.locator("dialog .pagefind-ui__search-input")
-    box.wait_for(timeout=10000)
-    box.fill("zygomorphic")
-    result = page.locator("dialog .pagefind-ui__result-link").first
-    result.wait_for(timeout=10000)
-    assert "Eigenvalues" in result.inner_text()
-    assert "Algebra" in result.inner_text()  # module shown with the result
-    # the section the word is in, titled as the heading reads (not "Characteristic polynomial #")
-    nested = page.locator("dialog .pagefind-ui__result-nested .pagefind-ui__result-link").first
-    nested.wait_for(timeout=10000)
-    assert nested.inner_text().strip() == "Characteristic polynomial"
-    assert nested.get_attribute("href").endswith("#characteristic-polynomial")
-    page.close()
-
-
-def test_search_merges_the_shards_of_a_sharded_index(browser_context, tmp_path_factory):
-    from neuralpath.search import shard_of
-    root = browser_site(tmp_path_factory, "\n[build]\nsearch_shard_size = 1\n")
-    result = build(root, BuildOptions())
-    shards = sorted(p.name for p in result.output.iterdir() if p.name.startswith("pagefind"))
-    ids = ["eigen", "svd", "essay", "about"]
-    assert len(shards) == len({shard_of(i, 4) for i in ids}) > 1, shards  # four documents, shard size 1
-    assert not result.report.warnings
-    # merged shards keep only their index: the first shard's script, worker and wasm search them all
-    for shard in shards[1:]:
-        kept = {f.name for f in (result.output / shard).iterdir()}
-        assert not kept & {"pagefind.js", "pagefind-worker.js", "pagefind-ui.js"}, kept
-        assert not any(n.startswith("wasm.") for n in kept), kept
-    assert (result.output / shards[0] / "pagefind.js").is_file()
-    with running(create_app(result.output)) as port:
-        page = browser_context.new_page()
-        page.goto(f"http://127.0.0.1:{port}/search/")
-        box = page.locator("#search-page .pagefind-ui__search-input")
-        box.wait_for(timeout=10000)
-        for term, title in (("zygomorphic", "Eigenvalues"), ("square roots", "Singular values")):
-            box.fill(term)
-            page.wait_for_function(
-                "t => [...document.querySelectorAll('.pagefind-ui__result-link')].some(a => a.textContent.includes(t))",
-                arg=title, timeout=10000)
-        page.close()
 
 
 def test_theme_toggle_persists_across_pages(browser_context, built):

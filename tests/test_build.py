@@ -328,15 +328,16 @@ def test_page_edited_by_hand_in_the_output_is_restored(site, cli):
     assert page.read_text() == good
 
 
-def test_search_records_hold_text_but_no_katex_markup(site):
+def test_search_records_hold_text_and_tex_but_no_katex_markup(site):
     from neuralpath.build import BuildOptions, build
     from neuralpath.cache import BuildCache
     from neuralpath.layout.pages import jinja_env
     from neuralpath.render import Bodies
     from neuralpath.search import search_records
     root = site({f"{MODULE}/01-a.md": note("Vectors", "Eigenvalues $\\lambda_1 \\ge \\lambda_2$ decide it.\n\n"
-                                            "$$\nA v = \\lambda v\n$$\n\n## Spectral view\n\n"
-                                            "A **bold** claim, a [source](https://example.org/) and `code`.\n"),
+                                            "$$\nA v = \\lambda v \\label{eq:ev}\n$$\n\n## Spectral view\n\n"
+                                            "A **bold** claim, a [source](https://example.org/) and `code`.\n\n"
+                                            "> [!theorem] Rayleigh {#thm:rayleigh}\n> The quotient $\\KL$ is bounded.\n"),
                  f"{MODULE}/02-b.md": note("Marked", "Kept *as* written.\n\n"
                                            '<div data-pagefind-ignore class="aside">Left <span>out</span></div>\n')})
     cache = BuildCache()
@@ -346,39 +347,72 @@ def test_search_records_hold_text_but_no_katex_markup(site):
     docs = [d for d in result.site.docs.values() if d.has_page]
     bodies = Bodies(cache)
     bodies.keys = {d.id: "x" for d in docs}
-    records = dict(search_records(result.site, docs, bodies, jinja_env()))
-    html = records["/notes/a/"]
+    records = {url: (html, words) for url, html, words in search_records(result.site, docs, bodies, jinja_env())}
+    html, words = records["/notes/a/"]
     assert "Eigenvalues" in html and "decide it" in html
     assert "katex" not in html and "data-pagefind-body" in html and 'data-pagefind-filter="type">note' in html
+    # math as its TeX source (labels left out), site macros without arguments written out
+    assert "\\(\\lambda_1 \\ge \\lambda_2\\)" in html and "\\[A v = \\lambda v\\]" in html, html
+    assert "\\(D_{\\mathrm{KL}}\\)" in html
+    assert {"eigenvalues", "lambda", "mathrm", "kl", "spectral"} <= words and "katex" not in words
     # text and block structure only: the heading keeps its id (sub-results link to it) but not the "#"
     # anchor, which would show in the sub-result's title; inline tags and attributes go
     body = html.split("<main data-pagefind-body>", 1)[1]
     assert '<h2 id="spectral-view">Spectral view</h2>' in body, body
     assert "A bold claim, a source and code." in body
     assert "class=" not in body and "header-anchor" not in body
+    # the theorem is a record of its own, typed, titled by its heading and linked to its anchor
+    thm, thm_words = records["/notes/a/thm-rayleigh/"]
+    assert 'data-pagefind-filter="type">theorem' in thm and 'data-pagefind-meta="target">/notes/a/#thm-rayleigh' in thm
+    assert 'data-pagefind-meta="title">Theorem\u00a01 (Rayleigh)</p>' in thm and "is bounded" in thm
+    assert "Spectral view" not in thm and "rayleigh" in thm_words
     # a body with the author's own Pagefind marks keeps its markup (a mark must keep its closing tag)
-    marked = records["/notes/b/"].split("<main data-pagefind-body>", 1)[1]
+    marked = records["/notes/b/"][0].split("<main data-pagefind-body>", 1)[1]
     assert "Kept <em>as</em> written." in marked
     assert '<div data-pagefind-ignore class="aside">Left <span>out</span></div>' in marked
 
 
-def test_search_index_is_built_reused_and_dropped(site, cli):
-    pytest.importorskip("pagefind")
-    root = site({f"{MODULE}/01-a.md": note("A", "Alpha body."), f"{MODULE}/02-b.md": note("B", "Beta body.")})
+def test_one_note_changed_goes_to_a_delta_bundle_and_many_consolidate(site, cli, monkeypatch):
+    import json
+
+    import neuralpath.search as search
+    root = site({f"{MODULE}/01-a.md": note("A", "Alpha body."), f"{MODULE}/02-b.md": note("B", "Beta body."),
+                 f"{MODULE}/03-c.md": note("C", "Gamma body.")})
     assert cli("build", root)[0] == 0
-    entry = root / "public/pagefind/pagefind-entry.json"
-    assert entry.is_file()
+    out = root / "public"
+    entry = out / "pagefind/pagefind-entry.json"
     first = entry.stat().st_ino
-    other = root / MODULE / "02-b.md"
-    other.write_text(other.read_text().replace("Beta body", "Beta text"))
+    assert json.loads((out / "search/bundles.json").read_text()) == {"bundles": ["/pagefind/"], "delta": None,
+                                                                     "superseded": []}
+    words = json.loads((out / "pagefind/np-words.json").read_text())
+    assert "alpha" in words["words"] and words["stems"]["body"] == "bodi"  # Snowball, as Pagefind stems
+    b = root / MODULE / "02-b.md"
+    b.write_text(b.read_text().replace("Beta body", "Beta bodies"))
     assert cli("build", root)[0] == 0
-    assert entry.stat().st_ino != first  # a record changed: indexed again
-    (root / "public/index.html").touch()  # nothing a record depends on changes
+    assert entry.stat().st_ino == first  # the base is kept as it was
+    bundles = json.loads((out / "search/bundles.json").read_text())
+    assert bundles == {"bundles": ["/pagefind/"], "delta": "/pagefind-delta/", "superseded": ["/notes/b/"]}
+    delta_words = json.loads((out / "pagefind-delta/np-words.json").read_text())
+    assert delta_words["stems"]["bodies"] == "bodi" and "alpha" not in delta_words["words"]
+    assert not (out / "pagefind-delta/pagefind.js").exists()  # the base bundle's script searches it
+    (root / MODULE / "03-c.md").unlink()  # a deleted note is superseded too, with nothing to replace it
+    assert cli("build", root)[0] == 0
+    bundles = json.loads((out / "search/bundles.json").read_text())
+    assert bundles["superseded"] == ["/notes/b/", "/notes/c/"] and bundles["delta"] == "/pagefind-delta/"
+    assert entry.stat().st_ino == first
+    # more changes than a delta takes: the base is indexed again and the delta goes
+    monkeypatch.setattr(search, "DELTA_MAX", 1)
+    a = root / MODULE / "01-a.md"
+    a.write_text(a.read_text().replace("Alpha body", "Alpha text"))
+    assert cli("build", root)[0] == 0
+    assert entry.stat().st_ino != first and not (out / "pagefind-delta").exists()
+    assert json.loads((out / "search/bundles.json").read_text())["superseded"] == []
+    (out / "index.html").touch()  # nothing a record depends on changes: nothing is indexed
     second = entry.stat().st_ino
     assert cli("build", root)[0] == 0
     assert entry.stat().st_ino == second
     assert cli("build", root, "--no-search")[0] == 0
-    assert not (root / "public/pagefind").exists()
+    assert not (out / "pagefind").exists() and not (out / "search/bundles.json").exists()
 
 
 def test_progress_is_plain_lines_off_a_terminal_and_silent_with_quiet(site, cli):

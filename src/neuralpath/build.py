@@ -16,7 +16,7 @@ from pathlib import Path
 
 from neuralpath import incremental
 from neuralpath.bibliography import bibliography_intros, check_citations, load_bibliography
-from neuralpath.cache import BuildCache
+from neuralpath.cache import BuildCache, digest
 from neuralpath.config import load_config
 from neuralpath.content.loader import load_content_cached
 from neuralpath.content.model import intros_of
@@ -34,7 +34,7 @@ from neuralpath.markdown.render import install_rules
 from neuralpath.notebook_export import site_notebooks
 from neuralpath.parse import parse_bodies, parse_intros
 from neuralpath.render import check_images, render_bodies
-from neuralpath.search import pagefind_available, plan_shards, shard_dir, start_index
+from neuralpath.search import BUNDLES, bundles_json, pagefind_available, plan_shards, shard_dir, start_index
 from neuralpath.write import Output, PageWriter, atom_feed, check_output_dir, put_site_files, recover
 
 
@@ -127,9 +127,9 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     intros = intros_of(content)
     parsed = parse_bodies(content.docs, intros, md, cache, report, opts.jobs)
     stats["parsed"] = parsed.count
-    indexes = index_intros(content, parsed.parsed, config.root)  # Results and Notation pages
+    indexes = index_intros(content, parsed.parsed, config.root, cache)  # Results and Notation pages
     indexes += bibliography_intros(content, parsed.parsed, bib, config.root)  # Bibliography page
-    parse_intros(parsed, indexes, md, report)
+    parse_intros(parsed, indexes, md, report, cache)
     check_notation(content, parsed.parsed, report)
     site = resolve(config, content, parsed.parsed, intros + indexes, report)
     check_citations(site, bib, report)
@@ -167,8 +167,7 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
                     changed=last_changed(config.content_dir,
                                          {d.id: d.source.path for d in site.docs.values() if d.has_page}),
                     engine=incremental.tool_versions(),
-                    search_base=f"{config.base_path}{shard_dir(used[0])}/", search_built=search_built,
-                    search_merge=" ".join(f"{config.base_path}{shard_dir(i)}/" for i in used[1:]),
+                    search_built=search_built,
                     notebooks={i: n.path for i, n in notebooks.items()})
     structure = layout.structure_key()
     reuse = incremental.reusable_pages(record, structure, cache, out) if opts.write and not opts.clean else None
@@ -184,8 +183,8 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     writer = job = None
     try:
         writer = PageWriter(output, pages, bodies, opts.jobs, opts.progress)  # forks before search threads
-        job = start_index(site, layout, bodies, output, record.search, new.search,
-                          plan, report, search=opts.search, reuse=opts.reuse_search, progress=opts.progress)
+        job, bundles = start_index(site, layout, bodies, output, record, new, plan, report,
+                                   search=opts.search, reuse=opts.reuse_search, progress=opts.progress)
         writer.finish()
         articles = [d for d in site.articles() if d.has_page]
         feed = (incremental.feed_key(config.site, [(layout.fingerprint(d), bodies.key(d.id)) for d in articles]),
@@ -195,6 +194,10 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
                        notebooks=[(n.path, n.key, n.render) for n in notebooks.values()])
         if job is not None:
             job.finish()
+        if bundles is not None:  # where the search UI finds the index (after the job: a failed delta is left out)
+            text = bundles_json(bundles, new)
+            output.put(BUNDLES, digest(text), text)
+            new.search_bundles = bundles
         OutputRecord.forget(cache, out)
         output.commit()
     except BaseException:

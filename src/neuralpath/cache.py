@@ -286,6 +286,10 @@ class BuildCache:
         """source path -> (key, stored data) of every parsed document, in one query (`load_parsed`)."""
         return {p: (k, d) for p, k, d in self.db.execute("SELECT path, key, data FROM parsed")}
 
+    def parsed_entry(self, path: str) -> tuple[str, bytes] | None:
+        """(key, stored data) of one parsed body, or None."""
+        return self.db.execute("SELECT key, data FROM parsed WHERE path=?", (path,)).fetchone()
+
     @staticmethod
     def load_parsed(data: bytes):
         from neuralpath.markdown.parser import Parsed

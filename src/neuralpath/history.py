@@ -25,27 +25,41 @@ def repo_state(root: Path) -> str | None:
     return head.strip() if head else None
 
 
+def _resolver():
+    """Path.resolve with each folder resolved once (a thousand notes sit in a few dozen folders, and
+    resolving walks every component of a path)."""
+    folders: dict[Path, Path] = {}
+
+    def resolve(p: Path) -> Path:
+        parent = folders.get(p.parent)
+        if parent is None:
+            parent = folders[p.parent] = p.parent.resolve()
+        return parent / p.name
+    return resolve
+
+
 def last_changed(root: Path, paths: dict[str, Path]) -> dict[str, dt.date]:
     """Date each file of `paths` (key -> absolute path under `root`) last changed, by the same keys."""
     committed: dict[Path, dt.date] = {}
+    resolve = _resolver()
     top = _git(root, "rev-parse", "--show-toplevel")
     if top and paths:
         top_path = Path(top.strip()).resolve()
         log = _git(root, "log", "--format=%x00%cs", "--name-only", "--no-renames", "--", str(root))
         dirty = _git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", str(root))
         if log is not None and dirty is not None:
-            stale = {(top_path / e[3:]).resolve() for e in dirty.split("\0") if len(e) > 3}
+            stale = {resolve(top_path / e[3:]) for e in dirty.split("\0") if len(e) > 3}
             day = None
             for line in log.splitlines():
                 if line.startswith("\0"):
                     day = dt.date.fromisoformat(line[1:].strip())
                 elif line and day is not None:
-                    p = (top_path / line).resolve()
+                    p = resolve(top_path / line)
                     if p not in committed and p not in stale:
                         committed[p] = day
     dates = {}
     for key, p in paths.items():
-        p = p.resolve()
+        p = resolve(p)
         if p in committed:
             dates[key] = committed[p]
         else:

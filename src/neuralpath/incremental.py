@@ -114,7 +114,11 @@ class OutputRecord:
     env_vars: list[str] = field(default_factory=list)  # environment variables the notes require
     structure: str | None = None  # Layout.structure_key() of the pages written
     bodies: dict[str, str] = field(default_factory=dict)  # body id -> render key of the HTML in the pages
-    search: dict[int, str] = field(default_factory=dict)  # shard -> search_shard_key of its index
+    search: dict[int, str] = field(default_factory=dict)  # shard -> search_shard_key of its index (the base)
+    search_layout: list = field(default_factory=list)  # [shard count, first shard] of the base index
+    search_docs: dict[str, list] = field(default_factory=dict)  # document id -> [record key, URL] in the base
+    search_delta: str = ""  # key of the documents the delta bundle holds ("" when there is none)
+    search_bundles: dict | None = None  # search/bundles.json as written
     findings: list = field(default_factory=list)  # warnings of that build, repeated when nothing changed
     pages: int = 0
     docs: int = 0

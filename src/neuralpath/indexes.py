@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from neuralpath.cache import digest
 from neuralpath.content.model import Intro, Source
 from neuralpath.errors import Report
 from neuralpath.markdown.callouts import BLOCK_KINDS, RESULT_KINDS
@@ -23,14 +24,20 @@ _STOP = frozenset("a an the of in on at to for by with and or as is are be its i
                   "under between than then we our any all each every not no here unless stated see".split())
 
 
+_MATH = re.compile(r"\$[^$]*\$")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+_WORD = re.compile(r"[a-z]{3,}")
+_SPACE = re.compile(r"\s+")
+
+
 def _words(text: str) -> set[str]:
-    text = re.sub(r"\$[^$]*\$", " ", text)  # math in a meaning says little about what the symbol means
-    text = re.sub(r"\]\([^)]*\)", "]", text)
-    return {w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _STOP}
+    text = _MATH.sub(" ", text)  # math in a meaning says little about what the symbol means
+    text = _LINK_TARGET.sub("]", text)
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
 def _symbol_key(symbol: str) -> str:
-    return re.sub(r"\s+", "", symbol)
+    return _SPACE.sub("", symbol)
 
 
 def _sort_key(symbol: str) -> tuple:
@@ -42,14 +49,24 @@ def _link_text(text: str) -> str:
     return text.replace("[", "\\[").replace("]", "\\]")
 
 
-def index_intros(content, parsed: dict, root) -> list[Intro]:
-    """The Results and Notation bodies of this site (none when no note has a result or a notation row)."""
+def index_intros(content, parsed: dict, root, cache=None) -> list[Intro]:
+    """The Results and Notation bodies of this site (none when no note has a result or a notation row).
+    With a cache, the two texts are kept under a key of what they are made of (each note's id, title and
+    source, the module and part titles, the ids that references may name): a one-note edit that changes
+    neither is then not a pass over every row of the site."""
     notes = [n for m in content.modules for n in m.notes if n.id in parsed]
+    key = digest([(p.title, [(m.label, m.title, [(n.id, n.title, n.source.key) for n in m.notes if n.id in parsed])
+                             for m in p.modules]) for p in content.parts], sorted(parsed))
+    hit = cache.get_meta("index_intros") if cache is not None else None
+    if hit is not None and hit[0] == key:
+        results, notation = hit[1]
+    else:
+        results, notation = _results(content, parsed), _notation(notes, parsed)
+        if cache is not None:
+            cache.set_meta("index_intros", (key, (results, notation)))
     out = []
-    results = _results(content, parsed)
     if results:
         out.append(Intro(RESULTS, Source(root / "neuralpath.toml", {}, results, 1)))
-    notation = _notation(notes, parsed)
     if notation:
         out.append(Intro(NOTATION, Source(root / "neuralpath.toml", {}, notation, 1)))
     return out
@@ -93,7 +110,7 @@ def _qualify_refs(text: str, note_id: str, ids: set[str]) -> str:
 
 def _notation(notes, parsed: dict) -> str:
     """One entry per symbol; under it one line per meaning, with every note that gives it that meaning."""
-    meanings: dict[str, dict[str, list]] = {}  # symbol key -> meaning -> notes
+    meanings: dict[str, dict[str, dict]] = {}  # symbol key -> meaning -> notes by id, in order
     shown: dict[str, str] = {}
     ids = set(parsed)
     for note in notes:
@@ -101,14 +118,12 @@ def _notation(notes, parsed: dict) -> str:
             meaning = _qualify_refs(meaning, note.id, ids)
             key = _symbol_key(symbol)
             shown.setdefault(key, symbol)
-            users = meanings.setdefault(key, {}).setdefault(meaning, [])
-            if note not in users:
-                users.append(note)
+            meanings.setdefault(key, {}).setdefault(meaning, {}).setdefault(note.id, note)
     lines = []
     for key in sorted(meanings, key=lambda k: _sort_key(shown[k])):
         lines.append(shown[key])
         for meaning, users in meanings[key].items():
-            where = ", ".join(f"[{_link_text(n.title)}](note:{n.id}#notation)" for n in users)
+            where = ", ".join(f"[{_link_text(n.title)}](note:{n.id}#notation)" for n in users.values())
             lines.append(f": {meaning} ({where})")
         lines.append("")
     return "\n".join(lines)

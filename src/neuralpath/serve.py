@@ -70,7 +70,9 @@ class DevServer:
         self._closing = False  # set in the loop's thread by stop(): event streams end, new ones end at once
 
     # -- building ------------------------------------------------------------------------------
-    def rebuild(self, search: bool = False) -> bool:
+    def rebuild(self, search: bool = True) -> bool:
+        """Build into the served folder; with search, an edit's notes go to the index's delta bundle
+        (search.py), about 10 ms of Pagefind, so what a reader searches for is what the page says."""
         with self.lock:
             try:
                 return self._rebuild(search)

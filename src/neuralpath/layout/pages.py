@@ -143,7 +143,7 @@ def fmt_date(d: dt.date) -> str:
 
 class Layout:
     def __init__(self, site: Site, bodies, extras: dict[str, dict] | None = None,
-                 css: str = "", katex_css: str = "", engine: str = "", search_base: str = "", search_merge: str = "",
+                 css: str = "", katex_css: str = "", engine: str = "",
                  search_built: bool = True, summaries: dict[str, str] | None = None,
                  notebooks: dict[str, str] | None = None, changed: dict[str, dt.date] | None = None):
         self.site = site
@@ -169,7 +169,7 @@ class Layout:
             nav_pages=[p for p in site.pages() if p.has_page], asset=lambda n: f"{self.root}assets/{n}",
             about=about if about and about.has_page else None, needs_math=False, current_id="",
             description=cfg.site["description"], css=css, katex_css=katex_css,
-            search_base=search_base or f"{self.root}pagefind/", search_merge=search_merge, search_built=search_built,
+            search_built=search_built,
             has_results=RESULTS in site.intros, has_notation=NOTATION in site.intros,
             summary=lambda text: Markup(self.summaries[text]) if text in self.summaries else text,
             has_bibliography=BIBLIOGRAPHY in site.intros,

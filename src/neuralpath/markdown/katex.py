@@ -103,6 +103,7 @@ class Katex:
 
     def __init__(self, macros: dict[str, str] | None = None, max_expand: int = 1000):
         self.dir = katex_dir()
+        self.macros = dict(macros or {})
         self.macros_json = json.dumps(macros or {}, sort_keys=True)
         self.max_expand = max_expand
         self.version = self._read_version()

@@ -19,7 +19,7 @@ from neuralpath.markdown.citations import render_citation
 from neuralpath.markdown.highlight import highlight
 from neuralpath.markdown.katex import Katex
 from neuralpath.markdown.parser import HTML_IMG, LABEL_RE, REF_RE, label_anchor, link_target
-from neuralpath.markdown.search_text import record_html
+from neuralpath.markdown.search_text import record_html, search_tex
 
 ICONS = {  # decorative, aria-hidden; the type is announced by the title text
     "important": "!", "note": "i", "warning": "⚠", "info": "i", "tip": "✓", "caution": "⚠",
@@ -46,6 +46,7 @@ class RenderContext:
     source_lines: list[str] | None = None
     cite: Callable[[str], object | None] = lambda key: None  # citation key -> bibliography.Cite or None
     math_html: list[str] = field(default_factory=list)  # KaTeX results, placed into the HTML at the end
+    math_tex: list[str] = field(default_factory=list)  # their TeX, delimited, for the search index
     search_text: str = ""  # after rendering: the HTML for the search index (`search_text.record_html`), without math
 
 
@@ -110,6 +111,7 @@ def _math(self, tokens, idx, options, env, display: bool) -> str:
         ctx.report.error(ctx.path, line, f"TeX error: {msg} in `{snippet}`{hint}", col=col, rule="tex")
         return f'<code class="math-error">{escape(tex)}</code>'
     ctx.math_html.append(_valid_mathml(res.html))
+    ctx.math_tex.append(escape(search_tex(tex, ctx.katex.macros, display)))
     slot = f"\x00{len(ctx.math_html) - 1}\x00"  # filled in by render_tokens (NUL never survives parsing)
     if display:
         # The number is a column of its own beside the equation (not KaTeX's \tag, which sits on top of an
@@ -446,11 +448,12 @@ MATH_SLOT = re.compile("\x00(\\d+)\x00")
 
 
 def render_tokens(md: MarkdownIt, tokens, ctx: RenderContext) -> str:
-    """The body's HTML; also sets `ctx.search_text` (what the search index reads: no math, little markup)."""
+    """The body's HTML; also sets `ctx.search_text` (what the search index reads: math as its TeX source,
+    never KaTeX's markup, and little else but text)."""
     html = md.renderer.render(tokens, md.options, {"ctx": ctx})
     if not ctx.math_html:
         ctx.search_text = record_html(html)
         return html
-    ctx.search_text = record_html(MATH_SLOT.sub("", html))
+    ctx.search_text = record_html(MATH_SLOT.sub(lambda m: ctx.math_tex[int(m.group(1))], html))
     n = len(ctx.math_html)
     return MATH_SLOT.sub(lambda m: ctx.math_html[int(m.group(1))] if int(m.group(1)) < n else "\ufffd", html)

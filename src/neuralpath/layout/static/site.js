@@ -19,64 +19,30 @@
   }
 })();
 
-// Search: Pagefind's UI loads only when the reader opens search (the dialog, or the search page).
+// Search: our front end (assets/search.js, on Pagefind's API) loads only when the reader opens search.
 (function () {
   "use strict";
   var link = document.querySelector(".search-link");
   if (!link) return;
-  var base = link.getAttribute("data-search");
-  if (!base) return;  // built without a search index: the link leads to a page that says so
-  var merge = (link.getAttribute("data-search-merge") || "").split(" ").filter(Boolean)
-    .map(function (b) { return { bundlePath: b }; });  // the other shards of the index
+  var src = link.getAttribute("data-search");
+  if (!src) return;  // built without a search index: the link leads to a page that says so
   var loading = null;
   function load() {
-    if (loading) return loading;
-    loading = new Promise(function (resolve, reject) {
-      var css = document.createElement("link");
-      css.rel = "stylesheet"; css.href = base + "pagefind-ui.css";
-      document.head.appendChild(css);
-      var s = document.createElement("script");
-      s.src = base + "pagefind-ui.js"; s.onload = resolve;
-      s.onerror = function () { reject(new Error("search index not available")); };
-      document.head.appendChild(s);
-    });
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = src;
+        s.onload = function () { resolve(window.NeuralPathSearch); };
+        s.onerror = function () { loading = null; reject(new Error("the search script did not load")); };
+        document.head.appendChild(s);
+      });
+    }
     return loading;
   }
-  function mount(el) {
-    return load().then(function () {
-      if (el.dataset.mounted) return;
-      el.dataset.mounted = "1";
-      new window.PagefindUI({
-        element: "#" + el.id, bundlePath: base, mergeIndex: merge,
-        showSubResults: true, showImages: false, resetStyles: false,
-        translations: { placeholder: "Search notes and essays" },
-        processResult: function (r) {
-          var where = [r.meta.part, r.meta.module].filter(Boolean).join(" · ");
-          if (where) r.meta.title = r.meta.title + " — " + where;
-          return r;
-        }
-      });
-      var input = el.querySelector("input");
-      if (input) input.focus();
-    }).catch(function (err) {
-      el.textContent = "Search is not available on this build (" + err.message + ").";
-    });
-  }
   var page = document.getElementById("search-page");
-  if (page) { mount(page); }
-  var dialog = null;
+  if (page) load().then(function (s) { s.mount(page).focus(); });
   function open() {
-    if (page) { var i = page.querySelector("input"); if (i) i.focus(); return; }
-    if (!dialog) {
-      dialog = document.createElement("dialog");
-      dialog.className = "search-dialog";
-      dialog.setAttribute("aria-label", "Search");
-      dialog.innerHTML = '<form method="dialog" class="search-close"><button type="submit" aria-label="Close search">Close</button></form><div id="search-dialog-body" class="search-root"></div>';
-      document.body.appendChild(dialog);
-      dialog.addEventListener("click", function (e) { if (e.target === dialog) dialog.close(); });
-    }
-    dialog.showModal();
-    mount(dialog.querySelector(".search-root"));
+    load().then(function (s) { s.open(); }, function () { location.href = link.href; });
   }
   link.addEventListener("click", function (e) {
     if (e.metaKey || e.ctrlKey || e.shiftKey) return;
@@ -84,7 +50,8 @@
   });
   document.addEventListener("keydown", function (e) {
     var t = e.target, tag = t && t.tagName;
-    if (e.key === "/" && !e.metaKey && !e.ctrlKey && !e.altKey && tag !== "INPUT" && tag !== "TEXTAREA" && !(t && t.isContentEditable)) {
+    if (e.key === "/" && !e.metaKey && !e.ctrlKey && !e.altKey && tag !== "INPUT" && tag !== "TEXTAREA"
+        && tag !== "SELECT" && !(t && t.isContentEditable)) {
       e.preventDefault(); open();
     }
   });
