@@ -23,7 +23,7 @@
     Rightarrow: "⇒", iff: "⇔", times: "×", cdot: "·", partial: "∂", nabla: "∇", sqrt: "√", pm: "±", ell: "ℓ",
     forall: "∀", exists: "∃", langle: "⟨", rangle: "⟩", "|": "‖", ldots: "…", cdots: "⋯", dots: "…", quad: " ",
     qquad: " ", ",": " ", ";": " ", ":": " ", "!": "", " ": " ", top: "⊤", circ: "∘", otimes: "⊗", odot: "⊙",
-    T: "ᵀ", C: "ℂ", lVert: "‖", rVert: "‖", lvert: "|", rvert: "|", mid: "|", lbrace: "{", rbrace: "}",
+    T: "ᵀ", C: "ℂ", star: "⋆", ast: "∗", prime: "′", propto: "∝", perp: "⊥", succeq: "⪰", preceq: "⪯", lVert: "‖", rVert: "‖", lvert: "|", rvert: "|", mid: "|", lbrace: "{", rbrace: "}",
     log: "log", exp: "exp", min: "min", max: "max", det: "det", tr: "tr", Var: "Var", Cov: "Cov", KL: "KL" };
   var state = null, count = 0;
 
@@ -125,7 +125,7 @@
     return t.replace(/\\(?:begin|end)\{[a-z*]*\}/g, " ").replace(/\\\\|&amp;/g, " ")
       .replace(/\\(norm|abs)\{([^{}]*)\}/g, function (m, c, x) { return c === "norm" ? "‖" + x + "‖" : "|" + x + "|"; })
       .replace(/\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}/g, "($1)/($2)")
-      .replace(/\\(?:mathrm|mathbf|mathbb|mathcal|mathsf|mathit|operatorname|text|textbf|textrm|boldsymbol|bm|left|right|[bB]igg?[lr]?|displaystyle)(?![A-Za-z])/g, "")
+      .replace(/\\(?:mathrm|mathbf|mathbb|mathcal|mathsf|mathit|operatorname|text|textbf|textrm|boldsymbol|bm|left|right|[bB]igg?[lr]?|displaystyle|tilde|widetilde|hat|widehat|bar|overline|vec|dot|ddot)(?![A-Za-z])/g, "")
       .replace(/\\([A-Za-z]+|[|,;:! {}])/g, function (m, c) {
         if (Object.prototype.hasOwnProperty.call(TEX, c)) return TEX[c];
         return c === "{" ? "\u0001" : c === "}" ? "\u0002" : c.length > 1 ? c + " " : c;
