@@ -155,6 +155,40 @@ def test_broken_note_link_fails_with_location(site, cli):
     assert "Traceback" not in err
 
 
+def test_links_to_modules_parts_and_series_by_id_or_by_their_file(site, cli):
+    files = full_site()
+    files[f"{MODULE}/02-maps.md"] = note("Maps", """
+        ## Composition
+
+        The [module](note:algebra), its [part](note:foundations) and a [path](note:path).
+        By file: [](_index.md) and [the part](../_index.md).
+        """)
+    files["content/journal/first-essay.md"] = ('---\ntitle: "First Essay"\ndate: 2024-05-01\nsummary: "An essay."\n---\n'
+                                               "Start with [](../curriculum/1-foundations/01-algebra/_index.md).\n")
+    root = site(files)
+    code, out, err = cli("build", root, "--no-search")
+    assert code == 0, err
+    maps = (root / "public/notes/maps/index.html").read_text()
+    body = maps[maps.index("<article"):]
+    assert re.search(r'<a href="/modules/01-algebra/"[^>]*>module</a>', body)
+    assert re.search(r'<a href="/parts/foundations/"[^>]*>part</a>', body)
+    assert re.search(r'<a href="/series/path/"[^>]*>path</a>', body)
+    assert re.search(r'<a href="/modules/01-algebra/"[^>]*>Module 01: Algebra</a>', body)
+    assert re.search(r'<a href="/parts/foundations/"[^>]*>the part</a>', body)
+    assert 'data-preview-summary="Vectors and maps."' in body
+    essay = (root / "public/journal/first-essay/index.html").read_text()
+    assert re.search(r'<a href="/modules/01-algebra/"[^>]*>Module 01: Algebra</a>', essay)
+    for url in ("modules/01-algebra", "parts/foundations", "series/path"):
+        assert (root / "public" / url / "index.html").is_file()
+
+
+def test_link_to_a_missing_module_file_fails_with_location(site, cli):
+    root = site({f"{MODULE}/01-a.md": note("A", "Intro.\n\nSee [m](../02-other/_index.md).\n")})
+    code, out, err = cli("build", root)
+    assert code == 1
+    assert re.search(r"01-algebra/01-a\.md:7:\d+: error: link to '\.\./02-other/_index\.md' but no note", err)
+
+
 def test_bad_tex_fails_with_line_column_and_source(site, cli):
     root = site({f"{MODULE}/01-a.md": note("A", "Fine $x$.\n\nBroken $\\frac{a}{$ here.\n")})
     code, out, err = cli("build", root)

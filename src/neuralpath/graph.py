@@ -71,6 +71,36 @@ class Site:
             object.__setattr__(self, "_by_path", by_path)
         return by_path.get(str(Path(path).resolve()))
 
+    def place(self, target: str):
+        """The module, part or series a link names when no document has that id: by id
+        (`note:linear-algebra-matrix-analysis`) or, for 'file:' targets resolved by `place_at`, by its
+        `_index.md`. None when there is none."""
+        places = self.__dict__.get("_places")
+        if places is None:
+            places = {}
+            for part in self.content.parts:
+                places.setdefault(part.id, part)
+                for m in part.modules:
+                    places.setdefault(m.id, m)
+            for s in self.content.series:
+                places.setdefault(s.id, s)
+            object.__setattr__(self, "_places", places)
+        return places.get(target)
+
+    def place_at(self, path):
+        """The module, part or series whose own file (`_index.md`, `index.md`, a series file) is `path`."""
+        by_path = self.__dict__.get("_places_by_path")
+        if by_path is None:
+            by_path = {}
+            for part in self.content.parts:
+                for rec in (part, *part.modules):
+                    if rec.source is not None and rec.source.path.is_file():
+                        by_path[str(rec.source.path.resolve())] = rec
+            for s in self.content.series:
+                by_path[str(s.source.path.resolve())] = s
+            object.__setattr__(self, "_places_by_path", by_path)
+        return by_path.get(str(Path(path).resolve()))
+
     def resolve_label(self, body_id: str, label: str) -> Ref | None:
         """A label of this body ('eq:x', 'thm:y') or of another note ('note-id:eq:x') -> what a reference
         to it shows, or None."""
@@ -300,6 +330,8 @@ def _check_references(site: Site, report: Report) -> None:
             if target.startswith("file:"):
                 shown = target[5:]
                 target = site.doc_at(path.parent / shown) or ""
+                if not target and site.place_at(path.parent / shown) is not None:
+                    continue  # a module's, part's or series' own file: its page
                 if not target:
                     report.error(path, line, col=col, message=f"link to '{shown}' but no note, article or page is that file "
                                  f"(looked for {report.relative((path.parent / shown).resolve())})",
@@ -312,8 +344,11 @@ def _check_references(site: Site, report: Report) -> None:
                 report.error(path, line, col=col, message=f"link to '{target}', which is a draft (status: draft) and is not built: "
                              "build with --drafts to see it, or publish it before linking", rule="draft-link")
                 continue
+            if other is None and site.place(target) is not None:
+                continue  # a module, part or series page
             if other is None:
-                report.error(path, line, col=col, message=f"link to '{target}' but no note, article or page has that id"
+                report.error(path, line, col=col, message=f"link to '{target}' but no note, article, page, module, "
+                             "part or series has that id"
                              f"{_hint(target, site.docs)}", rule="broken-link")
                 continue
             if target != doc_id and doc is not None:

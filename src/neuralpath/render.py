@@ -75,11 +75,18 @@ def link_resolver(site: Site, source: Source | None = None):
     base = site.config.base_path
 
     def resolve_link(target: str, anchor: str):
+        place = None
         if target.startswith("file:"):
-            target = site.doc_at(source.path.parent / target[5:]) if source is not None else None
+            path = source.path.parent / target[5:] if source is not None else None
+            target = site.doc_at(path) if path is not None else None
+            if not target and path is not None:
+                place = site.place_at(path)
         doc = site.docs.get(target) if target else None
         if doc is None:
-            return None
+            place = place or (site.place(target) if target else None)
+            if place is None:
+                return None
+            return base + place.url + (f"#{anchor}" if anchor else ""), _place_title(place), True, place.summary
         if doc.has_page:
             return base + doc.url + (f"#{anchor}" if anchor else ""), doc.title, True, doc.summary
         if doc.module is not None:
@@ -87,6 +94,12 @@ def link_resolver(site: Site, source: Source | None = None):
         return base, doc.title, False, doc.summary
 
     return resolve_link
+
+
+def _place_title(place) -> str:
+    """How a link to a module, part or series reads in its preview: 'Module 03: Linear Algebra ...'."""
+    label = getattr(place, "label", None)
+    return f"{label}: {place.title}" if label else place.title
 
 
 def asset_resolver(source: Source, site: Site, copies: dict[str, Path], report: Report):
