@@ -103,7 +103,20 @@ class Site:
 
     def resolve_label(self, body_id: str, label: str) -> Ref | None:
         """A label of this body ('eq:x', 'thm:y') or of another note ('note-id:eq:x') -> what a reference
-        to it shows, or None."""
+        to it shows, or None. Remembered per (body, label): the resolve stage checks every reference and
+        the render keys ask again; the answer reads only fields that are fixed once `resolve` has filled
+        `docs` (as `_label_owners` does)."""
+        memo = self.__dict__.get("_refs")
+        if memo is None:
+            memo = {}
+            object.__setattr__(self, "_refs", memo)
+        key = (body_id, label)
+        if key in memo:
+            return memo[key]
+        found = memo[key] = self._resolve_label(body_id, label)
+        return found
+
+    def _resolve_label(self, body_id: str, label: str) -> Ref | None:
         parsed = self.parsed.get(body_id) if body_id in self.docs else None  # introductions have no labels
         if parsed and label in parsed.labels:
             return _ref(parsed, label, "", "")
@@ -313,6 +326,7 @@ def topological_order(graph: dict[str, list[str]], roots: list[str]) -> list[str
 
 
 def _check_references(site: Site, report: Report) -> None:
+    targets: dict[str, set[str]] = {}  # target id -> anchor_ids of its body, computed once per resolve
     for doc_id, p in site.parsed.items():
         doc = site.docs.get(doc_id)
         intro = site.intros.get(doc_id)
@@ -356,7 +370,9 @@ def _check_references(site: Site, report: Report) -> None:
                 if doc_id not in backs:
                     backs.append(doc_id)
             if anchor and other.has_page and target in site.parsed:
-                ids = anchor_ids(site.parsed[target])
+                ids = targets.get(target)
+                if ids is None:
+                    ids = targets[target] = anchor_ids(site.parsed[target])
                 if anchor not in ids:
                     report.error(path, line, col=col, message=f"link to '{shown}#{anchor}' but '{target}' has no heading or label "
                                  f"with id '{anchor}'{_hint(anchor, ids, 0.4)}", rule="broken-anchor")
