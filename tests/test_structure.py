@@ -190,3 +190,31 @@ def test_references_preview_their_target_in_chromium(built, browser_context):
         pg.locator("a.eqref").first.focus()
         assert "σ" in pg.locator("#np-preview").text_content() or "sigma" in pg.locator("#np-preview").inner_html()
         pg.close()
+
+
+def _edit(root, rel, old, new):
+    p = root / rel
+    text = p.read_text()
+    assert old in text
+    p.write_text(text.replace(old, new))
+
+
+def test_a_reference_to_another_notes_label_follows_its_number(built):
+    """Render keys share what a reference to another note's label resolves to across the bodies of one
+    build: a renumbering in one note must still reach every note that refers to it, build after build."""
+    from neuralpath.serve import DevServer
+
+    root, _ = built
+    server = DevServer(root, quiet=True, output=root / "public")
+    assert server.rebuild(search=False)
+    assert "SVD, Theorem&nbsp;1" in page(root, "notes/uses/index.html")
+    _edit(root, f"{MODULE}/01-svd.md", "> [!theorem] Eckart–Young", "> [!theorem] First {#thm:first}\n> A.\n\n"
+          "> [!theorem] Eckart–Young")
+    assert server.rebuild(search=False)
+    uses = page(root, "notes/uses/index.html")
+    assert "SVD, Theorem&nbsp;2" in uses and "SVD, Theorem&nbsp;1<" not in uses
+    _edit(root, f"{MODULE}/01-svd.md", "> [!theorem] First {#thm:first}\n> A.\n\n", "")
+    assert server.rebuild(search=False)
+    assert "SVD, Theorem&nbsp;1" in page(root, "notes/uses/index.html")
+    build(root, BuildOptions(search=False))
+    assert "SVD, Theorem&nbsp;1" in page(root, "notes/uses/index.html")

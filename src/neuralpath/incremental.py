@@ -42,22 +42,49 @@ def tool_versions() -> tuple[str, ...]:
 
 # -- keys of results by content ----------------------------------------------------------------------
 
-def render_fixed(katex, config) -> tuple:
-    """What every body's HTML depends on besides its own inputs."""
-    return (tool_versions(), katex.version, katex.macros_json, config.build["allow_raw_html"], config.base_path)
+def render_fixed(katex, config) -> str:
+    """What every body's HTML depends on besides its own inputs (as one digest: it is part of every
+    body's key, and digesting it once is cheaper than once per body)."""
+    return digest(tool_versions(), katex.version, katex.macros_json, config.build["allow_raw_html"],
+                  config.base_path)
 
 
-def body_key(fixed: tuple, source_key: str, parsed, link, label, asset, outputs: dict[int, str],
-             citations: tuple = ()) -> str:
+def body_key(fixed: str, source_key: str, parsed, link, label, asset, outputs: dict[int, str],
+             citations: tuple = (), memo: dict | None = None) -> str:
     """The render key of a body: its text, what each of its links and equation references resolves to,
     where each image is published, its code output, and what its citations and References section show
     (`bibliography.Bibliography.body_key`: the formatted entries, so editing one in the .bib file
     renders again the bodies that cite it). `link(target, anchor)`, `label(label)` and `asset(src)` are
-    the resolvers the renderer uses, so the key sees exactly what rendering will."""
+    the resolvers the renderer uses, so the key sees exactly what rendering will.
+
+    `memo` (one dict for all the bodies of one build, with the same `site` behind the resolvers) keeps
+    what a link or reference resolves to, written out, where that cannot depend on the body asking:
+    a link to a document id (not `file:`, which is relative to the body's folder), and a reference to
+    a label the body does not define itself (`Site.resolve_label` answers it the same for every body
+    that does not own it). The key's value is the same with or without it."""
     own = parsed.labels  # a reference to the body's own label depends on its number only
-    return digest(fixed, source_key,
-                  [(t, a, link(t, a)) for t, a, *_ in parsed.links],
-                  [(lab, own[lab]) if lab in own else (lab, label(lab)) for lab, _ in parsed.eqrefs],
+    if memo is None:
+        memo = {}
+    links = []
+    for t, a, *_ in parsed.links:
+        if t.startswith("file:"):
+            links.append(repr((t, a, link(t, a))))
+            continue
+        r = memo.get(("link", t, a))
+        if r is None:
+            r = memo["link", t, a] = repr((t, a, link(t, a)))
+        links.append(r)
+    refs = []
+    for lab, _ in parsed.eqrefs:
+        if lab in own:
+            refs.append(repr((lab, own[lab])))
+            continue
+        r = memo.get(("label", lab))
+        if r is None:
+            r = memo["label", lab] = repr((lab, label(lab)))
+        refs.append(r)
+    return digest(fixed, source_key, ("[" + ", ".join(links) + "]").encode(),
+                  ("[" + ", ".join(refs) + "]").encode(),
                   [(src, asset(src)) for src, _, _ in parsed.images],
                   sorted(outputs.items()), citations)
 

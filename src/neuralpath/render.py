@@ -197,12 +197,13 @@ def render_bodies(site: Site, md, katex: Katex, executed: Executed, parse: Parse
     sources = sources_of(site)
     todo = []
     cached = cache.body_entries()
+    memo: dict = {}  # resolutions shared by the keys of this build's bodies (see body_key)
     for body_id, source in sources.items():
         parsed = site.parsed[body_id]
         assets = asset_resolver(source, site, result.copies, quiet) if parsed.images else None
         key = keys[body_id] = incremental.body_key(
             fixed, source.key, parsed, link_resolver(site, source), lambda lab, b=body_id: site.resolve_label(b, lab),
-            lambda src: assets(src, 0), executed.outputs.get(body_id) or {}, bib.body_key(site, body_id))
+            lambda src: assets(src, 0), executed.outputs.get(body_id) or {}, bib.body_key(site, body_id), memo)
         hit = cached.get(body_id)
         if hit and hit[0] == key:
             if hit[1]:  # a body taken from the cache reports what rendering it reported
