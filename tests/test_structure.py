@@ -199,6 +199,60 @@ def _edit(root, rel, old, new):
     p.write_text(text.replace(old, new))
 
 
+@pytest.mark.parametrize("dev", [False, True])
+def test_edits_reach_the_results_and_notation_pages_and_the_notation_check(built, dev, monkeypatch):
+    """The Results and Notation texts and the notation check's verdicts are cached under a key of what
+    they read (blocks, notation rows, titles, ids): every edit of one of those must reach the site,
+    and an edit of anything else must leave them as they are, in the CLI and in the dev server."""
+    import neuralpath.serve as serve_module
+
+    root, _ = built
+    seen = []  # the findings of each dev-server build, as its terminal shows them
+    real = serve_module.build
+    monkeypatch.setattr(serve_module, "build", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    server = serve_module.DevServer(root, quiet=True, output=root / "public") if dev else None
+
+    def rebuild():
+        if server is not None:
+            assert server.rebuild(search=False)
+            return seen[-1].report.findings
+        return build(root, BuildOptions(search=False)).report.findings
+
+    def clashes(findings):
+        return [f for f in findings if f.rule == "notation-clash"]
+
+    assert len(clashes(rebuild())) == 1
+    # a sentence elsewhere: same pages, same warning
+    _edit(root, f"{MODULE}/02-uses.md", "Follows from", "It follows from")
+    assert len(clashes(rebuild())) == 1
+    assert "elementwise activation" in page(root, "notation/index.html")
+    # a notation row's meaning
+    _edit(root, f"{MODULE}/02-uses.md", "elementwise activation", "pointwise nonlinearity")
+    findings = rebuild()
+    notation = page(root, "notation/index.html")
+    assert "pointwise nonlinearity" in notation and "elementwise activation" not in notation
+    assert len(clashes(findings)) == 1 and "pointwise nonlinearity" in clashes(findings)[0].message
+    # the row now says the clash is on purpose: the warning goes
+    _edit(root, f"{MODULE}/02-uses.md", "pointwise nonlinearity", "pointwise nonlinearity ([not this](note:svd#notation))")
+    assert not clashes(rebuild())
+    # ... and comes back when the link goes
+    _edit(root, f"{MODULE}/02-uses.md", " ([not this](note:svd#notation))", "")
+    assert len(clashes(rebuild())) == 1
+    # a theorem's title, and a note's title, reach the Results page
+    _edit(root, f"{MODULE}/01-svd.md", "Eckart–Young {#thm:ey}", "Eckart–Young–Mirsky {#thm:ey}")
+    rebuild()
+    assert "Theorem 1 (Eckart–Young–Mirsky)" in page(root, "results/index.html")
+    _edit(root, f"{MODULE}/02-uses.md", 'title: "Uses"', 'title: "Applications"')
+    rebuild()
+    assert re.search(r'href="/notes/uses/#cor-low"[^>]*>Corollary 1 \(Low rank\)</a> in <a[^>]*>Applications</a>',
+                     page(root, "results/index.html"))
+    assert "Applications" in page(root, "notation/index.html")
+    # a new symbol
+    _edit(root, f"{MODULE}/02-uses.md", "| $\\sigma_i$ |", "| $W_\\ell$ | the weights of layer $\\ell$ |\n| $\\sigma_i$ |")
+    rebuild()
+    assert "the weights of layer" in page(root, "notation/index.html")
+
+
 def test_a_reference_to_another_notes_label_follows_its_number(built):
     """Render keys share what a reference to another note's label resolves to across the bodies of one
     build: a renumbering in one note must still reach every note that refers to it, build after build."""

@@ -130,7 +130,7 @@ def _run(config, opts: BuildOptions, cache: BuildCache, out: Path, result: Build
     indexes = index_intros(content, parsed.parsed, config.root, cache)  # Results and Notation pages
     indexes += bibliography_intros(content, parsed.parsed, bib, config.root)  # Bibliography page
     parse_intros(parsed, indexes, md, report, cache)
-    check_notation(content, parsed.parsed, report)
+    check_notation(content, parsed.parsed, report, cache)
     site = resolve(config, content, parsed.parsed, intros + indexes, report)
     check_citations(site, bib, report)
     result.site = site

@@ -51,11 +51,13 @@ def _link_text(text: str) -> str:
 
 def index_intros(content, parsed: dict, root, cache=None) -> list[Intro]:
     """The Results and Notation bodies of this site (none when no note has a result or a notation row).
-    With a cache, the two texts are kept under a key of what they are made of (each note's id, title and
-    source, the module and part titles, the ids that references may name): a one-note edit that changes
-    neither is then not a pass over every row of the site."""
+    With a cache, the two texts are kept under a key of what they are made of (the part titles, the
+    module labels and titles, each note's id and title and the theorem-like blocks and notation rows its
+    parse found, the ids that references may name): an edit that changes none of them (a sentence added
+    to a note) is then not a pass over every row of the site."""
     notes = [n for m in content.modules for n in m.notes if n.id in parsed]
-    key = digest([(p.title, [(m.label, m.title, [(n.id, n.title, n.source.key) for n in m.notes if n.id in parsed])
+    key = digest([(p.title, [(m.label, m.title, [(n.id, n.title, parsed[n.id].blocks, parsed[n.id].notation)
+                                                 for n in m.notes if n.id in parsed])
                              for m in p.modules]) for p in content.parts], sorted(parsed))
     hit = cache.get_meta("index_intros") if cache is not None else None
     if hit is not None and hit[0] == key:
@@ -129,26 +131,48 @@ def _notation(notes, parsed: dict) -> str:
     return "\n".join(lines)
 
 
-def check_notation(content, parsed: dict, report: Report) -> None:
+def check_notation(content, parsed: dict, report: Report, cache=None) -> None:
     """Warn where a note gives a symbol a meaning that shares few words with the meaning the first note
     (in curriculum order) gave it, unless either row links to the other note. One comparison per row,
-    so a site of any size is checked in linear time; the warning, at the later row, names both places."""
+    so a site of any size is checked in linear time; the warning, at the later row, names both places.
+    With a cache, which rows clash is kept under a key of everything the decision reads (each note's id
+    and notation rows, in curriculum order); the warnings are written from it as they would be now."""
+    notes = [(note, parsed[note.id].notation if parsed.get(note.id) else [])
+             for module in content.modules for note in module.notes]
+    rows = [(note.id, notation) for note, notation in notes]
+    key = digest("notation-check", rows)
+    hit = cache.get_meta("notation_clashes") if cache is not None else None
+    if hit is not None and hit[0] == key:
+        clashes = hit[1]
+    else:
+        clashes = _clashes(rows)
+        if cache is not None:
+            cache.set_meta("notation_clashes", (key, clashes))
+    for b, line, symbol, meaning, a, ma, la in clashes:
+        note, other = notes[b][0], notes[a][0]
+        report.warning(note.source.path, line,
+                       f"{symbol} means '{meaning}' here but '{ma}' in {report.relative(other.source.path)}:{la}; "
+                       f"if the meanings differ on purpose, say so in this row with a link to the other "
+                       f"note, e.g. ([unlike here](note:{other.id}#notation))", rule="notation-clash")
+
+
+def _clashes(rows: list[tuple[str, list]]) -> list[tuple]:
+    """(index of the later note, its line, symbol, meaning, index of the first note, its meaning, its line)
+    for each clash of `rows` ((note id, notation rows) in curriculum order)."""
     first: dict[str, tuple] = {}
-    for module in content.modules:
-        for note in module.notes:
-            p = parsed.get(note.id)
-            for symbol, meaning, line in (p.notation if p else []):
-                key = _symbol_key(symbol)
-                if key not in first:
-                    first[key] = (note, meaning, line, _words(meaning))
-                    continue
-                a, ma, la, wa = first[key]
-                if a.id == note.id or f"note:{note.id}" in ma or f"note:{a.id}" in meaning:
-                    continue
-                wb = _words(meaning)
-                if not wa or not wb or len(wa & wb) / len(wa | wb) >= 0.25:
-                    continue
-                report.warning(note.source.path, line,
-                               f"{symbol} means '{meaning}' here but '{ma}' in {report.relative(a.source.path)}:{la}; "
-                               f"if the meanings differ on purpose, say so in this row with a link to the other "
-                               f"note, e.g. ([unlike here](note:{a.id}#notation))", rule="notation-clash")
+    out = []
+    for i, (note_id, notation) in enumerate(rows):
+        for symbol, meaning, line in notation:
+            key = _symbol_key(symbol)
+            if key not in first:
+                first[key] = (i, meaning, line, _words(meaning))
+                continue
+            a, ma, la, wa = first[key]
+            a_id = rows[a][0]
+            if a_id == note_id or f"note:{note_id}" in ma or f"note:{a_id}" in meaning:
+                continue
+            wb = _words(meaning)
+            if not wa or not wb or len(wa & wb) / len(wa | wb) >= 0.25:
+                continue
+            out.append((i, line, symbol, meaning, a, ma, la))
+    return out
