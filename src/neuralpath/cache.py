@@ -286,6 +286,15 @@ class BuildCache:
         """source path -> (key, stored data) of every parsed document, in one query (`load_parsed`)."""
         return {p: (k, d) for p, k, d in self.db.execute("SELECT path, key, data FROM parsed")}
 
+    def parsed_keys(self) -> dict[str, str]:
+        """source path -> key of every parsed document, in one query (the data: `parsed_data`)."""
+        return dict(self.db.execute("SELECT path, key FROM parsed"))
+
+    def parsed_data(self, path: str, key: str) -> bytes | None:
+        """The stored parse of `path` if it is still the one under `key`, else None."""
+        row = self.db.execute("SELECT data FROM parsed WHERE path=? AND key=?", (path, key)).fetchone()
+        return row[0] if row else None
+
     def parsed_entry(self, path: str) -> tuple[str, bytes] | None:
         """(key, stored data) of one parsed body, or None."""
         return self.db.execute("SELECT key, data FROM parsed WHERE path=?", (path,)).fetchone()
@@ -294,6 +303,8 @@ class BuildCache:
     def load_parsed(data: bytes):
         from neuralpath.markdown.parser import Parsed
 
+        if data is None:
+            return None
         try:
             return Parsed.from_row(marshal.loads(data))
         except (ValueError, TypeError, EOFError):  # written by another engine: parse again

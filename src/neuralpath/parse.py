@@ -18,6 +18,12 @@ from neuralpath.markdown.parser import PARSE_ERRORS, Parsed, freeze_tokens, pars
 from neuralpath.markdown.render import math_requests
 
 CHUNK = 16  # documents per worker task
+# Parses this process loaded from the cache in its last build: source path -> (text key, Parsed). A
+# long-running process (the dev server) takes an unchanged note's parse from here instead of unpacking it
+# again, but only when the cache holds a parse under the same key (so `--clean`, or another process
+# replacing the row, is seen exactly as without it). The objects are read-only once loaded: later stages
+# only drop a fresh parse's `tokens`, and loaded ones have none.
+_LOADED: dict[str, tuple[str, Parsed]] = {}
 TOKEN_BUDGET = 8_000_000  # characters of source whose token trees stay in memory until rendered (one process)
 
 
@@ -35,15 +41,31 @@ def parse_bodies(docs: list[Doc], intros: list[Intro], md, cache: BuildCache, re
     """Parse every document that has a page and every introduction; report parse warnings."""
     result = ParseResult(parsed={})
     parsed, todo = result.parsed, []
-    stored = cache.parsed_entries()
     sources = {}
     for doc in docs:
-        if doc.has_page and doc.id not in parsed:
+        if doc.has_page and doc.id not in sources:
             sources[doc.id] = doc.source
-            hit = stored.get(str(doc.source.path))
-            parsed[doc.id] = cache.load_parsed(hit[1]) if hit and hit[0] == doc.source.key else None
-            if parsed[doc.id] is None:
-                todo.append(doc.id)
+    loaded: dict[str, tuple[str, Parsed]] = {}
+    if _LOADED:  # the dev server: only the keys, and the data of the parses not kept from the last build
+        stored = cache.parsed_keys()
+        data = lambda path, key: cache.parsed_data(path, key)  # noqa: E731
+    else:
+        entries = cache.parsed_entries()
+        stored = {path: key for path, (key, _) in entries.items()}
+        data = lambda path, key: entries[path][1]  # noqa: E731
+    for body_id, source in sources.items():
+        path, key = str(source.path), source.key
+        p = None
+        if stored.get(path) == key:  # the cache holds a parse of this text
+            kept = _LOADED.get(path)
+            p = kept[1] if kept is not None and kept[0] == key else cache.load_parsed(data(path, key))
+            if p is not None:
+                loaded[path] = (key, p)
+        parsed[body_id] = p
+        if p is None:
+            todo.append(body_id)
+    _LOADED.clear()  # what this build loaded, for the next build in this process (the dev server)
+    _LOADED.update(loaded)
     parse_intros(result, intros, md, report, cache)
     if workers.can_fork(len(todo), jobs, cache.path is not None):
         chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
