@@ -59,6 +59,12 @@ def last_changed(root: Path, paths: dict[str, Path]) -> dict[str, dt.date]:
                         committed[p] = day
     dates = {}
     for key, p in paths.items():
+        if not committed:  # outside git (or nothing committed): the file's own date, by its path as given
+            try:
+                dates[key] = dt.date.fromtimestamp(os.stat(p).st_mtime)
+            except OSError:
+                pass
+            continue
         p = resolve(p)
         if p in committed:
             dates[key] = committed[p]

@@ -55,7 +55,8 @@ def file_state(path: Path) -> tuple[int, int] | None:
 def as_recorded(out: Path, recorded: dict[str, tuple[str, int, int]], suffix: str = "") -> bool:
     """True when every recorded file of the output (those ending with `suffix`) still has the size and
     mtime the last build recorded: nothing was deleted or edited by hand since."""
-    return all(file_state(out / rel) == (size, mtime) for rel, (_, size, mtime) in recorded.items()
+    base = str(out)  # joined as text: a Path per file cost more than its stat
+    return all(file_state(os.path.join(base, rel)) == (size, mtime) for rel, (_, size, mtime) in recorded.items()
                if rel.endswith(suffix))
 
 
@@ -77,6 +78,7 @@ class Output:
 
     def __init__(self, out: Path, previous: dict[str, tuple[str, int, int]] | None = None, full: bool = False):
         self.out = out.resolve()
+        self._base = str(self.out)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         recover(self.out)
         self.previous = previous or {}  # rel -> (key, size, mtime_ns) of what the output holds
@@ -100,7 +102,7 @@ class Output:
         prev = self.previous.get(rel)
         if prev is None or prev[0] != key:
             return False
-        if file_state(self.out / rel) != prev[1:]:
+        if file_state(os.path.join(self._base, rel)) != prev[1:]:
             return False  # missing, or changed by hand since: write it again
         if self.full:
             dest = self._dest(rel)

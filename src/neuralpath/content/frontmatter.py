@@ -83,9 +83,26 @@ def stored_form(source: Source) -> bytes:
 
 def _body_of(path: Path) -> str:
     """The body of a file whose front matter came from the cache. Should the file have changed since its
-    size and mtime were taken, this build uses what is there now and the next one sees the change."""
-    source = _read_source(path, Report(path.parent))
-    return source.body if source is not None else ""
+    size and mtime were taken, this build uses what is there now and the next one sees the change.
+    The front matter is only split off, not parsed again (it is the cached one, which parsed cleanly):
+    reading a folder's `_index.md` body after loading imported PyYAML and parsed its front matter."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return ""
+    if len(raw) > MAX_BYTES:
+        return ""
+    text = decode(path, raw, Report(path.parent))
+    if text is None:
+        return ""
+    first = text.find("\n")
+    if not FENCE.match(text[:first] if first >= 0 else text):
+        return text
+    close = CLOSING.search(text, first + 1) if first >= 0 else None
+    if close is None:
+        return ""
+    newline = text.find("\n", close.start())
+    return text[newline + 1:] if newline >= 0 else ""
 
 
 def _read_source(path: Path, report: Report) -> Source | None:

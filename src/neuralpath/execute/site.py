@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -185,6 +184,8 @@ def _run_jobs(jobs, config, report, keep_going):
         return res
 
     try:
+        from concurrent.futures import ThreadPoolExecutor  # here: most builds run no code
+
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(one, jobs))
     finally:
