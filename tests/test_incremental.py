@@ -123,6 +123,44 @@ def test_an_introduction_links_and_images_are_published_like_a_notes(site):
     assert (root / "public" / src.lstrip("/")).is_file()
 
 
+@pytest.mark.parametrize("front", ["---\ntitle: Algebra\nsummary: Sums.\n---\n", "---\ntitle: Algebra\n...\n",
+                                   "---  \r\ntitle: 'Al: gebra'\r\n---\r\n\r\n"])
+def test_an_introduction_read_after_loading_shows_its_body_as_edited(site, front):
+    """A folder's `_index.md` whose front matter comes from the cache has its body read on demand and split
+    off without parsing the front matter again. It is rendered again from that body when what it links to
+    changes: the page must show the body as written, without the front matter, in builds and in one dev
+    server, and edits of the body itself must reach the page."""
+    root = site({
+        f"{MODULE}/_index.md": front + "First introduction, see [alpha](note:a).\n",
+        f"{MODULE}/01-a.md": note("Alpha", "Alpha.\n"),
+    })
+    module = root / "public/modules/01-algebra/index.html"
+
+    def shown() -> str:
+        html = module.read_text()
+        return html[html.index("First introduction") - 200:] if "First introduction" in html else html
+
+    from neuralpath.content import frontmatter
+
+    build(root, BuildOptions(search=False))
+    assert "First introduction" in module.read_text()
+    edit(root, 'title: "Alpha"', 'title: "Alpha prime"')  # the introduction's link changes: rendered again
+    frontmatter._SOURCES.clear()  # as a new process: the unchanged _index.md comes from the build cache
+    build(root, BuildOptions(search=False))
+    intro = shown()
+    assert "First introduction" in intro and "Alpha prime" in intro
+    assert "title:" not in intro and "---" not in intro and "..." not in intro.split("First introduction")[0][-40:]
+    server = DevServer(root, quiet=True, output=root / "public")
+    edit(root, 'title: "Alpha prime"', 'title: "Alpha second"')
+    frontmatter._SOURCES.clear()
+    assert server.rebuild(search=False)
+    intro = shown()
+    assert "Alpha second" in intro and "title:" not in intro
+    edit(root, "First introduction", "First introduction, edited", rel=f"{MODULE}/_index.md")
+    assert server.rebuild(search=False)
+    assert "First introduction, edited" in module.read_text()
+
+
 def test_a_label_anchor_is_the_id_the_page_has(site, cli):
     """One definition of a label's HTML id: a link to `#fig-x` reaches `\\label{fig:x}`; `#eq-x` is refused."""
     body = "A figure-like label:\n\n$$\nx = 1 \\label{fig:x}\n$$\n"
