@@ -65,28 +65,29 @@ def body_key(fixed: str, source_key: str, parsed, link, label, asset, outputs: d
     own = parsed.labels  # a reference to the body's own label depends on its number only
     if memo is None:
         memo = {}
+    links_seen = memo.setdefault("links", {})
+    labels_seen = memo.setdefault("labels", {})
     links = []
     for t, a, *_ in parsed.links:
-        if t.startswith("file:"):
-            links.append(repr((t, a, link(t, a))))
-            continue
-        r = memo.get(("link", t, a))
+        r = links_seen.get((t, a))
         if r is None:
-            r = memo["link", t, a] = repr((t, a, link(t, a)))
+            r = repr((t, a, link(t, a)))
+            if not t.startswith("file:"):
+                links_seen[t, a] = r
         links.append(r)
     refs = []
     for lab, _ in parsed.eqrefs:
         if lab in own:
             refs.append(repr((lab, own[lab])))
             continue
-        r = memo.get(("label", lab))
+        r = labels_seen.get(lab)
         if r is None:
-            r = memo["label", lab] = repr((lab, label(lab)))
+            r = labels_seen[lab] = repr((lab, label(lab)))
         refs.append(r)
     return digest(fixed, source_key, ("[" + ", ".join(links) + "]").encode(),
                   ("[" + ", ".join(refs) + "]").encode(),
-                  [(src, asset(src)) for src, _, _ in parsed.images],
-                  sorted(outputs.items()), citations)
+                  [(src, asset(src)) for src, _, _ in parsed.images] if parsed.images else [],
+                  sorted(outputs.items()) if outputs else [], citations)
 
 
 def stylesheet_stamp(site_css: Path) -> tuple:
@@ -96,9 +97,9 @@ def stylesheet_stamp(site_css: Path) -> tuple:
     return (pygments.__version__, site_css.stat().st_mtime_ns)
 
 
-def search_shard_key(shards: int, first: bool, entries: list) -> str:
+def search_shard_key(shards: int, first: bool, entries: list | bytes) -> str:
     """A search shard's index depends on the shard count, whether it carries the UI, and the
-    fingerprint and body key of each of its documents."""
+    fingerprint and body key of each of its documents (a list of those pairs, or its repr as bytes)."""
     return digest(shards, first, entries)
 
 

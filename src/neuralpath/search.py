@@ -300,10 +300,12 @@ def start_index(site, layout, bodies, output, record, new, plan, report: Report,
     base = site.config.base_path
     entries: dict[str, tuple[str, str]] = {}  # document id -> (its record's key, its URL)
     keys: dict[int, str] = {}
+    fp = layout.fingerprint
     for i, group in groups.items():
-        ents = [(layout.fingerprint(d), bodies.key(d.id)) for d in group]
-        keys[i] = search_shard_key(shards, i == first, ents)
-        entries.update((d.id, (digest(e), base + d.url)) for d, e in zip(group, ents))
+        # each entry is (fingerprint, body key), hashed as its repr (see Fingerprint.text)
+        ents = [f"({fp.text(fp(d))}, {bodies.key(d.id)!r})" for d in group]
+        keys[i] = search_shard_key(shards, i == first, ("[" + ", ".join(ents) + "]").encode())
+        entries.update((d.id, (digest(e.encode()), base + d.url)) for d, e in zip(group, ents))
     new.search_layout = [shards, first]
     try:
         bundles = (_index_delta(site, layout, bodies, output, record, new, entries, job)

@@ -58,6 +58,22 @@ class Fingerprint:
     def __init__(self, site: Site, bodies):
         self.site, self.bodies = site, bodies
         self.memo: dict[int, object] = {}
+        self.texts: dict[int, str] = {}  # id of a document's fingerprint (kept alive by memo) -> its repr
+
+    def text(self, value) -> str:
+        """`repr(value)` for a fingerprint, character for character, with each document's fingerprint
+        written out once per build: the structure key, the search records' keys and the search shards'
+        keys all hash every document's fingerprint (pass `text(...).encode()` to `digest`, which hashes
+        `repr` of anything but bytes, so the keys are the same as with the values themselves)."""
+        if type(value) is not tuple:
+            return repr(value)
+        known = self.texts.get(id(value))
+        if known is not None:
+            return known
+        if not any(type(x) is tuple for x in value):
+            return repr(value)
+        inner = ", ".join([self.text(x) for x in value])
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
 
     def doc(self, d: Doc):
         m = d.module
@@ -95,6 +111,7 @@ class Fingerprint:
         if hit is None:
             if isinstance(obj, Doc):
                 hit = self.doc(obj)
+                self.texts[id(hit)] = repr(hit)
             elif isinstance(obj, Series):
                 hit = self.series(obj)
             elif hasattr(obj, "modules"):
@@ -208,7 +225,10 @@ class Layout:
         """A hash of everything pages read except documents' own bodies: when it is unchanged since the
         last build, only the pages of documents whose body changed can differ."""
         s, fp = self.site, self.fingerprint
-        return digest(self.globals_key, fp(s.parts), [fp(d) for d in s.docs.values()], fp(list(s.series.values())),
+        text = fp.text
+        return digest(self.globals_key, text(fp(s.parts)).encode(),
+                      ("[" + ", ".join([text(fp(d)) for d in s.docs.values()]) + "]").encode(),
+                      text(fp(list(s.series.values()))).encode(),
                       sorted((k, tuple(v)) for k, v in s.backlinks.items()), sorted(self.extras.items()),
                       sorted(self.notebooks.items()), sorted((i, d.isoformat()) for i, d in self.changed.items()),
                       sorted((t, tuple(d.id for d in docs)) for t, docs in s.tags.items()),

@@ -126,10 +126,9 @@ class Parsed:
     def from_row(cls, row: tuple) -> "Parsed":
         (headings, labels, label_lines, links, eqrefs, images, code, words, display_math, inline_math,
          warnings, blocks, label_kinds, notation, citations) = row
-        return cls(None, [tuple(h) for h in headings], labels, label_lines, [tuple(x) for x in links],
-                   [tuple(x) for x in eqrefs], [tuple(x) for x in images], [CodeBlock(*c) for c in code],
-                   words, display_math, inline_math, [tuple(w) for w in warnings], [tuple(b) for b in blocks],
-                   label_kinds, [tuple(n) for n in notation], [tuple(c) for c in citations])
+        # the lists hold tuples as the parse made them (marshal keeps tuples): no copies to make
+        return cls(None, headings, labels, label_lines, links, eqrefs, images, [CodeBlock(*c) for c in code],
+                   words, display_math, inline_math, warnings, blocks, label_kinds, notation, citations)
 
     def block_of(self, label: str) -> tuple | None:
         """The theorem-like block with this label, or None."""
