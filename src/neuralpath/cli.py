@@ -27,8 +27,22 @@ def _options(args, **overrides):
     return BuildOptions(**values)
 
 
+def _engine_imported() -> None:
+    """Called once the engine's modules are imported: the objects imports made (modules, functions,
+    classes) live as long as the process, so they go to the collector's permanent generation instead of
+    being scanned by the build's first collection (about 25 ms of a one-note build at 1,000 notes, where
+    that collection was the only one). The build's own objects are collected as before, the count
+    towards the next collection starting from zero."""
+    if _FREEZE_AFTER_IMPORT:
+        gc.freeze()
+
+
+_FREEZE_AFTER_IMPORT = False  # set by `run` (the command); not when `main` is called in-process (tests)
+
+
 def cmd_build(args) -> int:
     from neuralpath.build import build
+    _engine_imported()
     result = build(Path(args.site), _options(args))
     _print_findings(result.report, args)
     if not args.quiet:
@@ -149,8 +163,11 @@ def run() -> int:
     always; cycles are collected less often.
 
     The process then ends without tearing those objects down one by one (about 0.1 s): by the time
-    `main` returns, every file is closed, the cache committed and the worker processes joined."""
+    `main` returns, every file is closed, the cache committed and the worker processes joined. What the
+    engine's imports made is moved out of the collector's sight before a build (`_engine_imported`)."""
+    global _FREEZE_AFTER_IMPORT
     gc.set_threshold(100_000, 50, 50)
+    _FREEZE_AFTER_IMPORT = True
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
