@@ -68,7 +68,7 @@ def body_key(fixed: str, source_key: str, parsed, link, label, asset, outputs: d
     links_seen = memo.setdefault("links", {})
     labels_seen = memo.setdefault("labels", {})
     links = []
-    for t, a, *_ in parsed.links:
+    for t, a, _line, _col in parsed.links:
         r = links_seen.get((t, a))
         if r is None:
             r = repr((t, a, link(t, a)))
