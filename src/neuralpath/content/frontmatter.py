@@ -86,26 +86,24 @@ def _body_of(path: Path) -> str:
     size and mtime were taken, this build uses what is there now and the next one sees the change.
     The front matter is only split off, not parsed again (it is the cached one, which parsed cleanly):
     reading a folder's `_index.md` body after loading imported PyYAML and parsed its front matter."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return ""
-    if len(raw) > MAX_BYTES:
-        return ""
-    text = decode(path, raw, Report(path.parent))
+    text = _read_text(path, Report(path.parent))
     if text is None:
         return ""
-    first = text.find("\n")
-    if not FENCE.match(text[:first] if first >= 0 else text):
+    fence = _fence(text)
+    if fence is None:
         return text
-    close = CLOSING.search(text, first + 1) if first >= 0 else None
-    if close is None:
-        return ""
-    newline = text.find("\n", close.start())
-    return text[newline + 1:] if newline >= 0 else ""
+    return _after(text, fence[1]) if fence[1] is not None else ""
 
 
 def _read_source(path: Path, report: Report) -> Source | None:
+    text = _read_text(path, report)
+    if text is None:
+        return None
+    return split_front_matter(path, text, report)
+
+
+def _read_text(path: Path, report: Report) -> str | None:
+    """The file's decoded text, or None with the reason reported (unreadable, too large, bad encoding)."""
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -115,17 +113,29 @@ def _read_source(path: Path, report: Report) -> Source | None:
         report.error(path, 1, f"file is {len(raw) // 1024 // 1024} MB; the limit is {MAX_BYTES // 1024 // 1024} MB",
                      rule="size")
         return None
-    text = decode(path, raw, report)
-    if text is None:
+    return decode(path, raw, report)
+
+
+def _fence(text: str) -> tuple[int, re.Match | None] | None:
+    """None when `text` has no front matter; else (the end of its opening line, the closing line's match,
+    or None when the front matter is not closed)."""
+    first = text.find("\n")
+    if not FENCE.match(text[:first] if first >= 0 else text):
         return None
-    return split_front_matter(path, text, report)
+    return first, (CLOSING.search(text, first + 1) if first >= 0 else None)
+
+
+def _after(text: str, close: re.Match) -> str:
+    """The body: what follows the closing line."""
+    newline = text.find("\n", close.start())
+    return text[newline + 1:] if newline >= 0 else ""
 
 
 def split_front_matter(path: Path, text: str, report: Report) -> Source | None:
-    first = text.find("\n")
-    if not FENCE.match(text[:first] if first >= 0 else text):
+    fence = _fence(text)
+    if fence is None:
         return Source(path=path, meta={}, body=text, body_line=1)
-    close = CLOSING.search(text, first + 1) if first >= 0 else None
+    first, close = fence
     if close is None:
         report.error(path, 1, "front matter is not closed: add a line '---' after the last field",
                      rule="front-matter")
@@ -135,9 +145,7 @@ def split_front_matter(path: Path, text: str, report: Report) -> Source | None:
     meta, meta_lines = parse_yaml(path, yaml_text, 2, report)
     if meta is None:
         return None
-    newline = text.find("\n", close.start())
-    return Source(path=path, meta=meta, body=text[newline + 1:] if newline >= 0 else "", body_line=end + 2,
-                  meta_lines=meta_lines)
+    return Source(path=path, meta=meta, body=_after(text, close), body_line=end + 2, meta_lines=meta_lines)
 
 
 YAML_MEMO = None  # set by the build to its cache's yaml table: front matter parsed once per distinct text
